@@ -1,0 +1,96 @@
+"""From bytes or dicts to validated events, with reasons that name the field."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from pydantic import ValidationError
+
+from events.activities import ActivityLogged
+from events.customers import CustomerChurned
+from events.deals import DealAmountChanged, DealOpened, DealStageChanged
+from events.errors import InvalidEvent
+from events.leads import LeadCreated, LeadQualificationAssessed
+from events.upcasting import upcast
+
+SalesEvent = (
+    ActivityLogged
+    | LeadCreated
+    | LeadQualificationAssessed
+    | DealOpened
+    | DealStageChanged
+    | DealAmountChanged
+    | CustomerChurned
+)
+
+EVENT_TYPES: dict[str, type[SalesEvent]] = {
+    model.EVENT_TYPE: model
+    for model in (
+        ActivityLogged,
+        LeadCreated,
+        LeadQualificationAssessed,
+        DealOpened,
+        DealStageChanged,
+        DealAmountChanged,
+        CustomerChurned,
+    )
+}
+
+MAX_MESSAGE_BYTES = 1_000_000
+
+
+def decode_json(raw: bytes | str) -> dict[str, Any]:
+    """Bytes of one message (or one file line) to a JSON object, or InvalidEvent."""
+    if isinstance(raw, bytes):
+        if len(raw) > MAX_MESSAGE_BYTES:
+            raise InvalidEvent(f"message is {len(raw)} bytes, more than the {MAX_MESSAGE_BYTES} allowed")
+        try:
+            raw = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise InvalidEvent(f"not UTF-8: {exc}") from None
+    try:
+        value = json.loads(raw)
+    except json.JSONDecodeError as exc:
+        raise InvalidEvent(f"malformed JSON: {exc}") from None
+    if not isinstance(value, dict):
+        raise InvalidEvent(f"an event must be a JSON object, got {type(value).__name__}")
+    return value
+
+
+def _reason(exc: ValidationError) -> str:
+    parts = []
+    for error in exc.errors(include_url=False):
+        field = ".".join(str(p) for p in error["loc"]) or "event"
+        message = error["msg"].removeprefix("Value error, ")
+        if error["type"] == "missing":
+            message = "is required"
+        parts.append(f"{field}: {message}")
+    return "; ".join(parts)
+
+
+def validate_event_dict(payload: dict[str, Any], currency: str | None = None) -> SalesEvent:
+    """Validate one decoded payload (after upcasting). `currency` is the reporting currency."""
+    payload = upcast(payload)
+    event_type = payload.get("event_type")
+    model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
+    if model is None:
+        known = ", ".join(sorted(EVENT_TYPES))
+        raise InvalidEvent(f"event_type: must be one of {known}; got {event_type!r}")
+    try:
+        event = model.model_validate(payload)
+    except ValidationError as exc:
+        raise InvalidEvent(_reason(exc)) from None
+    amount_currency = getattr(event, "currency", None)
+    if currency is not None and amount_currency is not None and amount_currency != currency:
+        raise InvalidEvent(
+            f"currency: {amount_currency} is not the reporting currency {currency} "
+            "and no exchange-rate table is configured"
+        )
+    return event
+
+
+def parse_event(raw: bytes | str | dict[str, Any], currency: str | None = None) -> SalesEvent:
+    """Decode (if needed) and validate one event; raises InvalidEvent with the reason."""
+    payload = raw if isinstance(raw, dict) else decode_json(raw)
+    return validate_event_dict(payload, currency)

@@ -1,0 +1,182 @@
+"""schema, publish, worker, wait, status."""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kpiflow.commands.common import console, err_console, settings
+from kpiflow.errors import KpiflowError
+
+
+def schema(
+    event_type: Annotated[str | None, typer.Argument(help="one event type, e.g. deal.opened; all when omitted")] = None,
+) -> None:
+    """Print the JSON Schema of the v1 events (the wire contract)."""
+    from pydantic import TypeAdapter
+
+    from events import EVENT_TYPES
+    from events.registry import SalesEvent
+
+    if event_type:
+        if event_type not in EVENT_TYPES:
+            raise KpiflowError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+        doc = EVENT_TYPES[event_type].model_json_schema(mode="validation")
+    else:
+        doc = TypeAdapter(SalesEvent).json_schema(mode="validation")
+    print(json.dumps(doc, indent=2, sort_keys=True))
+
+
+def _lines(path: str):
+    if path == "-":
+        yield from sys.stdin.buffer
+        return
+    file = Path(path)
+    if not file.exists():
+        raise KpiflowError(f"no such file: {path}")
+    with file.open("rb") as handle:
+        yield from handle
+
+
+def publish(
+    file: Annotated[str, typer.Argument(help="JSON Lines file, one event per line; - for stdin")],
+) -> None:
+    """Validate each line and publish it to the events topic (idempotent producer, acks=all).
+
+    Invalid lines go to the dead-letter topic with the reason, and are listed at the end with
+    their line numbers. Broker: KPIFLOW_KAFKA_BOOTSTRAP_SERVERS; topics: KPIFLOW_KAFKA_EVENTS_TOPIC,
+    KPIFLOW_KAFKA_DLQ_TOPIC.
+    """
+    from streams.producer import publish_lines
+
+    s = settings()
+    total = None
+    if file != "-":
+        with Path(file).open("rb") as handle:
+            total = sum(1 for _ in handle) if Path(file).exists() else None
+    with Progress(
+        TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
+        console=err_console, transient=False,
+    ) as progress:
+        task = progress.add_task("publish", total=total)
+        summary = publish_lines(s, _lines(file), origin=file, on_line=lambda: progress.advance(task))
+    console.print(f"published [bold]{summary.published}[/], invalid [bold]{summary.invalid_count}[/]")
+    for number, reason in summary.invalid[:50]:
+        console.print(f"  line {number}: {reason}")
+    if summary.invalid_count > 50:
+        console.print(f"  ... and {summary.invalid_count - 50} more (all are in the dead-letter topic)")
+
+
+def worker(
+    loglevel: Annotated[str, typer.Option(help="debug, info, warning")] = "info",
+) -> None:
+    """Run the Faust worker: validate, dead-letter, raw log, KPI projections.
+
+    Micro-batches: KPIFLOW_BATCH_SIZE events or KPIFLOW_BATCH_SECONDS, whichever first. With the
+    embedded ClickHouse (default) the worker owns the database; other commands reach it through
+    the worker's loopback port KPIFLOW_WORKER_WEB_PORT.
+    """
+    from streams.worker import run_worker
+
+    run_worker(settings(), loglevel)
+
+
+def wait(
+    timeout: Annotated[float, typer.Option(help="seconds before giving up (exit 1)")] = 300.0,
+    projections: Annotated[bool, typer.Option(help="also wait until the projections caught up with the raw log")] = True,
+) -> None:
+    """Block until the worker's consumer lag is 0 (and, by default, the projections are current)."""
+    from streams.lag import consumer_lag
+
+    s = settings()
+    deadline = time.monotonic() + timeout
+    lag = None
+    while time.monotonic() < deadline:
+        lags = consumer_lag(s)
+        lag = sum(p.lag for p in lags)
+        if lag == 0 and (not projections or _projections_current(s)):
+            console.print("caught up: consumer lag 0" + (", projections current" if projections else ""))
+            return
+        time.sleep(0.5)
+    err_console.print(f"[red]timed out after {timeout:.0f}s[/]: consumer lag {lag}")
+    raise typer.Exit(1)
+
+
+def _projections_current(s) -> bool:
+    state = _worker_state(s)
+    if state is None:
+        return False
+    projector = state.get("projector") or {}
+    return bool(projector) and all(v["built"] for v in projector.values()) and _raw_events(s) <= min(
+        v["events"] for v in projector.values()
+    )
+
+
+def _worker_state(s) -> dict | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(  # noqa: S310 (loopback)
+            f"http://127.0.0.1:{s.pipeline.worker_web_port}/kpiflow/state", timeout=5
+        ) as response:
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def _raw_events(s) -> int:
+    from projections.store import open_store
+
+    store = open_store(s, migrate=False)
+    try:
+        return int(store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log") or 0)
+    finally:
+        store.close()
+
+
+def status() -> None:
+    """Lag per partition, dead-letter count, raw-log rows, projection versions."""
+    from projections.store import open_store
+    from projections.versions import list_versions, live_version
+    from streams.lag import consumer_lag, topic_size
+
+    s = settings()
+    table = Table(title=f"{s.kafka.events_topic} (group {s.kafka.consumer_group})")
+    for col in ("partition", "committed", "end", "lag"):
+        table.add_column(col, justify="right")
+    lags = consumer_lag(s)
+    for p in lags:
+        table.add_row(str(p.partition), str(p.committed), str(p.end), str(p.lag))
+    console.print(table)
+    console.print(f"total lag: [bold]{sum(p.lag for p in lags)}[/]")
+    console.print(f"dead-letter topic {s.kafka.dlq_topic}: [bold]{topic_size(s, s.kafka.dlq_topic)}[/] messages")
+    store = open_store(s)
+    try:
+        raw = store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log")
+        console.print(f"raw event log: [bold]{raw}[/] events")
+        live = live_version(store)
+        for row in list_versions(store):
+            mark = " (live)" if row["version"] == live else ""
+            console.print(f"definition v{row['version']}: {row['status']}{mark} - {row['description']}")
+    finally:
+        store.close()
+    state = _worker_state(s)
+    if state:
+        console.print(f"worker: {state['ingest']}")
+    else:
+        console.print("worker: not running (no answer on its loopback port)")
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(schema)
+    app.command()(publish)
+    app.command()(worker)
+    app.command()(wait)
+    app.command()(status)

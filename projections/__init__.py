@@ -1,0 +1,1 @@
+"""KPI definitions, the pure KPI engine, ClickHouse schema and writers, replay."""

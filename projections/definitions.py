@@ -1,0 +1,65 @@
+"""What a KPI means, versioned: activity points, the qualification rule, the core products.
+
+Version 1 is the catalog's defaults. A new version is created when the team changes a definition
+mid-quarter; the projections of each version are kept apart (`definition_version` column) and
+one version is live at a time.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from datetime import date
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator
+
+from events.activities import ACTIVITY_TYPES
+
+DEFAULT_POINTS: dict[str, int] = {
+    "call": 3,
+    "voicemail": 1,
+    "email": 1,
+    "linkedin_message": 1,
+    "meeting": 8,
+    "intake": 10,
+    "demo": 8,
+}
+
+
+class Definition(BaseModel):
+    """One version of the KPI definitions."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    version: int = Field(1, ge=1)
+    effective_from: date | None = None
+    description: str = "catalog defaults"
+    points: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
+    qualification: tuple[str, ...] = ("budget", "authority", "need")
+    core_products: tuple[str, ...] = ("enterprise",)
+
+    @field_validator("points")
+    @classmethod
+    def _every_activity_type(cls, value: dict[str, int]) -> dict[str, int]:
+        unknown = set(value) - set(ACTIVITY_TYPES)
+        if unknown:
+            raise ValueError(f"unknown activity types {sorted(unknown)}; known: {', '.join(ACTIVITY_TYPES)}")
+        return {**DEFAULT_POINTS, **value}
+
+    @field_validator("qualification")
+    @classmethod
+    def _non_empty(cls, value: tuple[str, ...]) -> tuple[str, ...]:
+        if not value:
+            raise ValueError("the qualification rule needs at least one criterion")
+        return value
+
+    def fingerprint(self) -> str:
+        """Hash of what changes numbers (not the version number or description)."""
+        body = json.dumps(
+            {"points": self.points, "qualification": sorted(self.qualification), "core": sorted(self.core_products)},
+            sort_keys=True,
+        )
+        return hashlib.sha256(body.encode()).hexdigest()[:16]
+
+
+DEFAULT_DEFINITION = Definition()

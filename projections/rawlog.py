@@ -1,0 +1,185 @@
+"""The raw event log in ClickHouse: rows in, EventRecords out.
+
+Writes are idempotent: one row per event_id (ReplacingMergeTree), and each batch carries a
+deduplication token derived from its Kafka coordinates, so a retried batch is a no-op.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from decimal import Decimal
+from typing import Any
+
+from events import SalesEvent
+from projections.records import EventRecord
+
+RAW_COLUMNS: tuple[str, ...] = (
+    "event_id", "event_type", "schema_version", "occurred_at", "source", "rep_id", "team_id",
+    "lead_id", "deal_id", "customer_id", "activity_type", "direction", "channel", "checklist",
+    "deal_kind", "product", "amount", "currency", "stage", "from_stage", "to_stage", "reason",
+    "payload", "topic", "partition", "offset",
+)  # fmt: skip
+
+RECORD_COLUMNS: tuple[str, ...] = (
+    "event_id", "event_type", "occurred_at", "rep_id", "team_id", "offset", "lead_id", "deal_id",
+    "customer_id", "activity_type", "direction", "checklist", "deal_kind", "product", "amount",
+    "stage", "from_stage", "to_stage",
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Coordinates:
+    topic: str
+    partition: int
+    offset: int
+
+
+def raw_row(event: SalesEvent, payload: str, where: Coordinates) -> list[Any]:
+    """One raw-log row for a validated event (absent fields are '')."""
+    get = event.__dict__.get
+    amount = get("amount")
+    return [
+        event.event_id,
+        event.event_type,
+        event.schema_version,
+        event.occurred_at.astimezone(UTC),
+        event.source,
+        event.rep_id,
+        event.team_id,
+        get("lead_id") or "",
+        get("deal_id") or "",
+        get("customer_id") or "",
+        get("activity_type") or "",
+        get("direction") or "",
+        get("channel") or "",
+        dict(get("checklist") or {}),
+        get("deal_kind") or "",
+        get("product") or "",
+        "" if amount is None else str(amount),
+        get("currency") or "",
+        get("stage") or "",
+        get("from_stage") or "",
+        get("to_stage") or "",
+        get("reason") or "",
+        payload,
+        where.topic,
+        where.partition,
+        where.offset,
+    ]
+
+
+def batch_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
+    """Deduplication token of a batch: topic and per-partition offset range."""
+    body = ",".join(f"{p}-{lo}-{hi}" for p, (lo, hi) in sorted(ranges.items()))
+    digest = hashlib.sha1(body.encode()).hexdigest()[:16]  # noqa: S324 (not security)
+    return f"raw:{topic}:{body[:200]}:{digest}"
+
+
+def records_from_arrow(table) -> Iterator[EventRecord]:
+    """Raw-log rows (RECORD_COLUMNS, as Arrow) to engine records; amounts exact."""
+    cols = {name: table.column(name).to_pylist() for name in RECORD_COLUMNS}
+    n = table.num_rows
+    dec = Decimal
+    for i in range(n):
+        amount = cols["amount"][i]
+        occurred = cols["occurred_at"][i]
+        if occurred.tzinfo is None:
+            occurred = occurred.replace(tzinfo=UTC)
+        checklist = cols["checklist"][i]
+        yield EventRecord(
+            event_id=cols["event_id"][i],
+            event_type=cols["event_type"][i],
+            occurred_at=occurred,
+            rep_id=cols["rep_id"][i],
+            team_id=cols["team_id"][i],
+            seq=cols["offset"][i],
+            lead_id=cols["lead_id"][i],
+            deal_id=cols["deal_id"][i],
+            customer_id=cols["customer_id"][i],
+            activity_type=cols["activity_type"][i],
+            direction=cols["direction"][i],
+            checklist=dict(checklist) if checklist else {},
+            deal_kind=cols["deal_kind"][i],
+            product=cols["product"][i],
+            amount=dec(amount) if amount else None,
+            stage=cols["stage"][i],
+            from_stage=cols["from_stage"][i],
+            to_stage=cols["to_stage"][i],
+        )
+
+
+SELECT_RECORDS = "SELECT " + ", ".join(RECORD_COLUMNS)
+
+
+def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterator[EventRecord]:
+    """Every accepted event (one per event_id), in chunks, in arrival order per partition."""
+    total = store.scalar("SELECT count() FROM {db}.raw_events")
+    if not total:
+        return
+    for start in range(0, total, chunk_rows):
+        table = store.arrow(
+            SELECT_RECORDS + " FROM {db}.raw_events ORDER BY partition, offset, event_id "
+            "LIMIT {n:UInt64} OFFSET {o:UInt64}",
+            {"n": chunk_rows, "o": start},
+        )
+        yield from records_from_arrow(table)
+        if on_chunk:
+            on_chunk(table.num_rows, total)
+
+
+def read_tail(store, watermark: dict[int, int], limit: int = 50_000) -> tuple[list[EventRecord], dict[int, int]]:
+    """Rows past the per-partition watermark (offset). Returns records and the new watermark."""
+    parts = sorted(watermark)
+    table = store.arrow(
+        SELECT_RECORDS + ", partition FROM {db}.raw_event_log "
+        "WHERE offset > if(has({parts:Array(UInt32)}, partition), "
+        "arrayElement({wms:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1) "
+        "ORDER BY partition, offset LIMIT {limit:UInt64}",
+        {"parts": parts, "wms": [watermark[p] for p in parts], "limit": limit},
+    )
+    records = list(records_from_arrow(table))
+    new = dict(watermark)
+    if table.num_rows:
+        for p, o in zip(table.column("partition").to_pylist(), table.column("offset").to_pylist(), strict=True):
+            if o > new.get(p, -1):
+                new[p] = o
+    return records, new
+
+
+def max_offsets(store) -> dict[int, int]:
+    return {r["partition"]: r["o"] for r in store.rows(
+        "SELECT partition, max(offset) AS o FROM {db}.raw_event_log GROUP BY partition"
+    )}
+
+
+def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:
+    """deal_id -> (first terminal stage change instant, its partition, its offset)."""
+    out: dict[str, tuple[datetime, int, int]] = {}
+    for r in store.rows(
+        "SELECT deal_id, min(occurred_at) AS t, argMin(partition, occurred_at) AS p, "
+        "argMin(offset, occurred_at) AS o FROM {db}.raw_events "
+        "WHERE event_type = 'deal.stage_changed' AND to_stage IN ('won', 'lost') GROUP BY deal_id"
+    ):
+        out[r["deal_id"]] = (_parse_ch_time(r["t"]), r["p"], r["o"])
+    return out
+
+
+def existing_copies(store, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
+    """event_id -> (topic, partition, offset) of the copy already in the raw log."""
+    if not event_ids:
+        return {}
+    return {
+        r["event_id"]: (r["topic"], r["partition"], r["offset"])
+        for r in store.rows(
+            "SELECT event_id, any(topic) AS topic, min(partition) AS partition, min(offset) AS offset "
+            "FROM {db}.raw_event_log WHERE event_id IN {ids:Array(String)} GROUP BY event_id",
+            {"ids": list(event_ids)},
+        )
+    }
+
+
+def _parse_ch_time(text: str) -> datetime:
+    return datetime.fromisoformat(text).replace(tzinfo=UTC)

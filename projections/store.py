@@ -1,0 +1,189 @@
+"""ClickHouse access for every command: the embedded engine (chdb), a server, or the worker.
+
+The embedded engine can be opened by one process at a time, and the worker owns it while it
+runs. `open_store()` therefore tries the data path first and, when the worker holds it, talks to
+the worker's loopback query endpoint instead (`streams/web.py`). All three give the same answers:
+rows come back as JSON objects produced by ClickHouse itself (JSONEachRow), so types do not
+depend on the path.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+from urllib.parse import urlparse
+
+from kpiflow.errors import RuntimeServiceError, StoreBusyError
+from kpiflow.settings import Settings
+from projections.sqlsafe import ident, render
+
+JSON_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}
+
+
+class Store(Protocol):
+    database: str
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
+    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> None: ...
+    def close(self) -> None: ...
+
+
+class ClickHouseStore:
+    """clickhouse-connect on a `chdb://` path or an `http(s)://` server."""
+
+    def __init__(self, dsn: str, database: str, password: str | None = None) -> None:
+        import clickhouse_connect
+        from clickhouse_connect.driver.exceptions import ClickHouseError
+
+        self.database = ident(database)
+        self.dsn = dsn
+        kwargs: dict[str, Any] = {"dsn": dsn}
+        if not dsn.startswith("chdb:"):
+            kwargs["password"] = password or ""
+            kwargs["connect_timeout"] = 10
+            kwargs["send_receive_timeout"] = 300
+        try:
+            self.client = clickhouse_connect.get_client(**kwargs)
+        except ClickHouseError as exc:
+            if "Cannot lock file" in str(exc) or "EmbeddedServer" in str(exc):
+                raise StoreBusyError(
+                    f"the embedded ClickHouse at {dsn} is open in another process (usually "
+                    "`kpiflow worker`)."
+                ) from None
+            raise RuntimeServiceError(f"cannot reach ClickHouse at {_safe(dsn)}: {exc}") from None
+        self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+
+    def sql(self, template: str) -> str:
+        return render(template, self.database)
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        raw = self.client.raw_query(
+            self.sql(sql), parameters=params or {}, fmt="JSONEachRow", settings=JSON_SETTINGS
+        )
+        return [json.loads(line) for line in raw.splitlines() if line]
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def arrow(self, sql: str, params: dict[str, Any] | None = None):
+        """Columnar result, for bulk reads inside the owning process (rebuild, verify)."""
+        return self.client.query_arrow(self.sql(sql), parameters=params or {})
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self.client.command(self.sql(sql), parameters=params or None)
+
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        token: str | None = None,
+    ) -> None:
+        if not rows:
+            return
+        settings = {"insert_deduplication_token": token} if token else None
+        self.client.insert(
+            f"{self.database}.{ident(table)}", rows, column_names=list(columns), settings=settings
+        )
+
+    def close(self) -> None:
+        self.client.close()
+
+
+class GatewayStore:
+    """The same interface through the worker's loopback endpoint (embedded mode only)."""
+
+    def __init__(self, url: str, token: str, database: str) -> None:
+        self.url = url.rstrip("/")
+        self.token = token
+        self.database = ident(database)
+
+    def _post(self, path: str, body: dict[str, Any]) -> bytes:
+        import urllib.error
+        import urllib.request
+
+        request = urllib.request.Request(
+            f"{self.url}{path}",
+            data=json.dumps(body, default=str).encode(),
+            headers={"Content-Type": "application/json", "X-Kpiflow-Token": self.token},
+            method="POST",
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=300) as response:  # noqa: S310 (loopback)
+                return response.read()
+        except urllib.error.HTTPError as exc:
+            detail = exc.read().decode(errors="replace")
+            raise RuntimeServiceError(f"the worker refused the query: {detail}") from None
+        except OSError as exc:
+            raise RuntimeServiceError(
+                f"the worker owns the embedded ClickHouse but its endpoint {self.url} does not "
+                f"answer ({exc}); wait for it to finish starting, or stop it and retry"
+            ) from None
+
+    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        raw = self._post("/kpiflow/query", {"sql": sql, "params": params or {}})
+        return [json.loads(line) for line in raw.splitlines() if line]
+
+    def scalar(self, sql: str, params: dict[str, Any] | None = None) -> Any:
+        rows = self.rows(sql, params)
+        return next(iter(rows[0].values())) if rows else None
+
+    def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._post("/kpiflow/command", {"sql": sql, "params": params or {}})
+
+    def insert(self, table, rows, columns, token=None) -> None:
+        if rows:
+            self._post(
+                "/kpiflow/insert",
+                {"table": ident(table), "rows": [list(r) for r in rows], "columns": list(columns), "token": token},
+            )
+
+    def close(self) -> None:
+        pass
+
+
+def gateway_file(data_dir: Path) -> Path:
+    return data_dir / "worker-gateway.json"
+
+
+def open_store(settings: Settings, *, migrate: bool = True) -> ClickHouseStore | GatewayStore:
+    """Open ClickHouse as settings say; in embedded mode fall back to the running worker."""
+    dsn = settings.clickhouse_dsn
+    database = settings.clickhouse.database
+    password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    if dsn.startswith("chdb:"):
+        Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+    try:
+        store = ClickHouseStore(dsn, database, password)
+    except StoreBusyError:
+        info_path = gateway_file(settings.pipeline.data_dir)
+        if not info_path.exists():
+            raise StoreBusyError(
+                f"the embedded ClickHouse under {settings.pipeline.data_dir} is held by another "
+                "process that is not a kpiflow worker with a query endpoint; stop that process "
+                "and retry"
+            ) from None
+        info = json.loads(info_path.read_text())
+        return GatewayStore(info["url"], info["token"], database)
+    if migrate:
+        from projections.migrate import apply_migrations
+
+        apply_migrations(store)
+    return store
+
+
+def _safe(dsn: str) -> str:
+    parsed = urlparse(dsn)
+    if parsed.password:
+        return dsn.replace(parsed.password, "***")
+    return dsn
+
+
+def insert_rows(store: Store, table: str, rows: Iterable[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> int:
+    batch = list(rows)
+    store.insert(table, batch, columns, token)
+    return len(batch)

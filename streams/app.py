@@ -1,0 +1,144 @@
+"""The Faust app: one agent ingests micro-batches, one task keeps the projections current.
+
+    decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest`
+    raw log tail -> KPI engine -> kpi_rows ........................ task `project` (leader only)
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import os
+
+import faust
+
+from kpiflow.errors import PoisonFloodError
+from kpiflow.settings import Settings
+from projections.rawlog import Coordinates
+from projections.store import ClickHouseStore
+from streams.clickhouse_io import ClickHouseIO
+from streams.ingest import IngestService
+from streams.projector import Projector
+from streams.triage import Incoming
+from streams.web import install_views, remove_gateway_file, write_gateway_file
+
+log = logging.getLogger("kpiflow.worker")
+
+EXIT_POISON = 3
+PROJECT_IDLE_SECONDS = 0.2
+
+
+def faust_broker_credentials(settings: Settings):
+    k = settings.kafka
+    if k.security_protocol == "PLAINTEXT":
+        return None
+    import ssl
+
+    context = ssl.create_default_context(cafile=k.ssl_cafile) if "SSL" in k.security_protocol else None
+    if k.security_protocol.startswith("SASL"):
+        return faust.SASLCredentials(
+            username=k.sasl_username,
+            password=k.sasl_password.get_secret_value() if k.sasl_password else None,
+            ssl_context=context,
+            mechanism=k.sasl_mechanism or "PLAIN",
+        )
+    return faust.SSLCredentials(context)
+
+
+def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
+    k, p = settings.kafka, settings.pipeline
+    brokers = [f"kafka://{b.strip()}" for b in k.bootstrap_servers.split(",")]
+    app = faust.App(
+        k.consumer_group,
+        broker=brokers,
+        broker_credentials=faust_broker_credentials(settings),
+        store="memory://",
+        autodiscover=False,
+        datadir=str(p.data_dir / "faust"),
+        web_enabled=True,
+        web_bind="127.0.0.1",
+        web_port=p.worker_web_port,
+        web_host="127.0.0.1",
+        consumer_auto_offset_reset="earliest",
+        topic_replication_factor=1,
+        topic_partitions=k.partitions,
+        producer_acks=-1,
+        broker_commit_interval=1.0,
+        broker_commit_every=10_000,
+        broker_session_timeout=float(os.environ.get("KPIFLOW_SESSION_TIMEOUT", "10")),
+        broker_heartbeat_interval=1.0,
+        broker_rebalance_timeout=float(os.environ.get("KPIFLOW_REBALANCE_TIMEOUT", "20")),
+        broker_request_timeout=30.0,
+        stream_wait_empty=False,
+        stream_buffer_maxsize=max(4096, p.batch_size * 2),
+        consumer_max_fetch_size=4 * 1024 * 1024,
+        logging_config=None,
+    )
+    events_topic = app.topic(k.events_topic, value_serializer="raw", key_serializer="raw", internal=False)
+    dlq_topic = app.topic(k.dlq_topic, value_serializer="raw", key_serializer="raw", internal=False)
+    io = ClickHouseIO(store)
+
+    async def send_dead_letter(value: bytes, headers: list[tuple[str, bytes]]) -> None:
+        fut = await dlq_topic.send(value=value, headers=headers)
+        await fut  # delivered (acks=all) before the batch is acknowledged
+
+    ingest = IngestService(io, p.currency, k.events_topic, send_dead_letter, p.poison_cap)
+    projector = Projector(store, p.tz)
+    app.kpiflow = {"ingest": ingest, "projector": projector, "io": io}  # for tests and views
+
+    @app.agent(events_topic, name="ingest")
+    async def ingest_agent(stream):
+        async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
+            incoming = [
+                Incoming(e.message.value, Coordinates(e.message.topic, e.message.partition, e.message.offset))
+                for e in batch
+            ]
+            try:
+                await ingest.process(incoming)
+            except PoisonFloodError as exc:
+                log.critical("%s", exc)
+                # exit without acknowledging this batch: it is read again after the fix
+                os._exit(EXIT_POISON)
+
+    @app.task
+    async def project() -> None:
+        await ingest.load_state()
+        was_leader = False
+        cycle = 0
+        while not app.should_stop:
+            cycle += 1
+            if not app.is_leader():
+                if was_leader:
+                    projector.states.clear()  # a new leadership starts from the raw log
+                was_leader = False
+                await asyncio.sleep(1.0)
+                continue
+            try:
+                if not was_leader or cycle % 10 == 0 or not projector.states:
+                    await io.run(projector.sync_versions)
+                applied = await io.run(projector.step)
+                was_leader = True
+            except Exception:  # noqa: BLE001 - keep the worker alive; the raw log is safe
+                log.exception("projector step failed; retrying from the raw log")
+                projector.states.clear()
+                await asyncio.sleep(2.0)
+                continue
+            if not applied:
+                await asyncio.sleep(PROJECT_IDLE_SECONDS)
+
+    token = write_gateway_file(p.data_dir, p.worker_web_port)
+
+    def state() -> dict:
+        return {
+            "ingest": ingest.metrics.as_dict(),
+            "projector": {str(k_): v for k_, v in projector.progress().items()},
+            "leader": app.is_leader() if app.consumer else False,
+        }
+
+    install_views(app, io, token, state)
+
+    @app.on_before_shutdown.connect
+    async def _cleanup(app, **kwargs) -> None:  # noqa: ARG001
+        remove_gateway_file(p.data_dir)
+
+    return app

@@ -1,0 +1,100 @@
+"""The ingest step of one micro-batch: triage -> dead letters -> raw log -> (then Faust acks).
+
+Offsets are acknowledged by the agent only after `process` returns, i.e. after ClickHouse
+accepted the batch and every dead letter was delivered; a ClickHouse failure is retried with the
+same rows and the same deduplication token, never skipped.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
+
+from kpiflow.errors import PoisonFloodError
+from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, terminal_index
+from streams.clickhouse_io import ClickHouseIO
+from streams.deadletter import dead_letter_headers
+from streams.triage import Incoming, triage
+
+log = logging.getLogger("kpiflow.ingest")
+
+SendDeadLetter = Callable[[bytes, list[tuple[str, bytes]]], Awaitable[None]]
+
+
+@dataclass
+class IngestMetrics:
+    batches: int = 0
+    accepted: int = 0
+    rejected: int = 0
+    duplicates: int = 0
+    consecutive_rejects: int = 0
+
+    def as_dict(self) -> dict[str, int]:
+        return dict(self.__dict__)
+
+
+class IngestService:
+    def __init__(self, io: ClickHouseIO, currency: str, topic: str, send_dead_letter: SendDeadLetter, poison_cap: int) -> None:
+        self.io = io
+        self.currency = currency
+        self.topic = topic
+        self.send_dead_letter = send_dead_letter
+        self.poison_cap = poison_cap
+        self.metrics = IngestMetrics()
+        self.terminals: dict = {}
+        self.dedup_tokens = os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP_TOKENS") != "1"
+
+    async def load_state(self) -> None:
+        self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
+
+    def _ids(self, batch: Sequence[Incoming]) -> list[str]:
+        import json
+
+        ids = []
+        for message in batch:
+            try:
+                value = json.loads(message.value or b"")
+                if isinstance(value, dict) and isinstance(value.get("event_id"), str):
+                    ids.append(value["event_id"])
+            except (ValueError, UnicodeDecodeError):
+                pass
+        return ids
+
+    async def process(self, batch: Sequence[Incoming]) -> None:
+        existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, self._ids(batch))
+        result = triage(batch, self.currency, self.terminals, existing)
+        self._check_poison(result)
+        for rejected in result.rejected:
+            where = rejected.where
+            log.warning(
+                "dead-lettering %s[%s]@%s: %s", where.topic, where.partition, where.offset, rejected.reason
+            )
+            await self.send_dead_letter(
+                rejected.value, dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset)
+            )
+        if result.rows:
+            token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
+            await self.io.run_retrying(
+                f"raw-log insert of {len(result.rows)} rows ({token})",
+                self.io.store.insert, "raw_event_log", result.rows, RAW_COLUMNS, token,
+            )
+        self.terminals.update(result.new_terminals)
+        m = self.metrics
+        m.batches += 1
+        m.accepted += len(result.rows)
+        m.rejected += len(result.rejected)
+        m.duplicates += result.duplicates
+
+    def _check_poison(self, result) -> None:
+        """Raise when more than `poison_cap` invalid messages came in a row (across batches)."""
+        for rejected in result.rejected_flags:
+            self.metrics.consecutive_rejects = self.metrics.consecutive_rejects + 1 if rejected else 0
+            if self.poison_cap and self.metrics.consecutive_rejects > self.poison_cap:
+                raise PoisonFloodError(
+                    f"more than {self.poison_cap} invalid messages in a row (KPIFLOW_POISON_CAP): "
+                    "stopping instead of dead-lettering everything. Check the producers (a bad "
+                    "deploy?), then restart the worker; this batch was not acknowledged and "
+                    "will be read again."
+                )

@@ -1,0 +1,109 @@
+"""Deciding what happens to each message of a micro-batch. Pure: no Kafka, no ClickHouse.
+
+accepted -> a raw-log row; rejected -> the dead-letter topic with the reason; duplicate (an
+event_id already accepted from another message) -> counted and dropped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from events import InvalidEvent, parse_event
+from events.fields import TERMINAL_STAGES
+from projections.rawlog import Coordinates, raw_row
+
+
+@dataclass(frozen=True, slots=True)
+class Incoming:
+    value: bytes | None
+    where: Coordinates
+
+
+@dataclass(frozen=True, slots=True)
+class Rejected:
+    value: bytes
+    reason: str
+    where: Coordinates
+
+
+@dataclass
+class Triage:
+    rows: list[list[Any]] = field(default_factory=list)
+    event_ids: list[str] = field(default_factory=list)
+    rejected: list[Rejected] = field(default_factory=list)
+    duplicates: int = 0
+    ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
+    new_terminals: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
+    rejected_flags: list[bool] = field(default_factory=list)  # per message, in arrival order
+
+
+# deal_id -> (first terminal instant, partition, offset) of the terminal change known so far
+TerminalIndex = Mapping[str, tuple[datetime, int, int]]
+
+
+def _arrived_before(known: tuple[datetime, int, int], where: Coordinates) -> bool:
+    _, partition, offset = known
+    return partition != where.partition or offset < where.offset
+
+
+def triage(
+    batch: Sequence[Incoming],
+    currency: str,
+    terminals: TerminalIndex,
+    existing: Mapping[str, tuple[str, int, int]] | None = None,
+) -> Triage:
+    """Validate a batch in arrival order.
+
+    `terminals` is what the raw log knew before this batch; terminal changes accepted earlier in
+    the batch count too. `existing` maps event_ids already in the raw log to the coordinates of
+    their copy: a message at other coordinates is a duplicate; the same coordinates mean this
+    batch is being retried, and the row is written again (deduplicated by ClickHouse).
+    """
+    out = Triage()
+    existing = existing or {}
+    seen_in_batch: set[str] = set()
+    local_terminals: dict[str, tuple[datetime, int, int]] = {}
+    for message in batch:
+        where = message.where
+        lo, hi = out.ranges.get(where.partition, (where.offset, where.offset))
+        out.ranges[where.partition] = (min(lo, where.offset), max(hi, where.offset))
+        raw = message.value if message.value is not None else b""
+        try:
+            event = parse_event(raw, currency)
+        except InvalidEvent as exc:
+            out.rejected.append(Rejected(raw, exc.reason, where))
+            out.rejected_flags.append(True)
+            continue
+        if event.event_id in seen_in_batch:
+            out.duplicates += 1
+            out.rejected_flags.append(False)
+            continue
+        copy = existing.get(event.event_id)
+        if copy is not None and copy != (where.topic, where.partition, where.offset):
+            out.duplicates += 1
+            out.rejected_flags.append(False)
+            continue
+        if event.event_type == "deal.stage_changed":
+            known = local_terminals.get(event.deal_id) or terminals.get(event.deal_id)
+            if known is not None and event.occurred_at > known[0] and _arrived_before(known, where):
+                out.rejected.append(
+                    Rejected(
+                        raw,
+                        f"to_stage: deal {event.deal_id} already reached a terminal stage at "
+                        f"{known[0].isoformat()}; a deal never moves after won or lost",
+                        where,
+                    )
+                )
+                out.rejected_flags.append(True)
+                continue
+            if event.to_stage in TERMINAL_STAGES and (known is None or event.occurred_at < known[0]):
+                local_terminals[event.deal_id] = (event.occurred_at, where.partition, where.offset)
+        out.rejected_flags.append(False)
+        seen_in_batch.add(event.event_id)
+        out.event_ids.append(event.event_id)
+        out.rows.append(raw_row(event, raw.decode("utf-8"), where))
+    out.new_terminals = local_terminals
+    return out

@@ -1,0 +1,85 @@
+"""The worker's loopback endpoints: the query gateway (embedded mode) and progress.
+
+With the embedded engine the worker owns the ClickHouse data path, so `kpiflow report`,
+`status`, `replay`, `promote`, ... reach ClickHouse through these endpoints. They listen on
+127.0.0.1 only and need the token the worker writes (mode 0600) into the data directory.
+"""
+
+from __future__ import annotations
+
+import json
+import secrets
+from pathlib import Path
+from typing import Any
+
+from projections.store import gateway_file
+from projections.sqlsafe import ident
+
+TOKEN_HEADER = "X-Kpiflow-Token"
+
+
+def write_gateway_file(data_dir: Path, port: int) -> str:
+    token = secrets.token_urlsafe(32)
+    path = gateway_file(data_dir)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "token": token}))
+    tmp.chmod(0o600)
+    tmp.replace(path)
+    return token
+
+
+def remove_gateway_file(data_dir: Path) -> None:
+    gateway_file(data_dir).unlink(missing_ok=True)
+
+
+def install_views(app, io, token: str, state_fn) -> None:
+    """Register the endpoints on the Faust app. `io` is the worker's ClickHouseIO."""
+    from faust.web import Request, Response, View
+
+    def allowed(request: Request) -> bool:
+        return secrets.compare_digest(request.headers.get(TOKEN_HEADER, ""), token)
+
+    async def body(request: Request) -> dict[str, Any]:
+        return json.loads(await request.read())
+
+    @app.page("/kpiflow/query")
+    class Query(View):
+        async def post(self, request: Request) -> Response:
+            if not allowed(request):
+                return self.error(403, "bad or missing token")
+            req = await body(request)
+            try:
+                rows = await io.run(io.store.rows, req["sql"], req.get("params") or {})
+            except Exception as exc:  # noqa: BLE001 - report ClickHouse's own message
+                return self.error(400, str(exc))
+            return self.bytes("".join(json.dumps(r) + "\n" for r in rows).encode(), content_type="application/x-ndjson")
+
+    @app.page("/kpiflow/command")
+    class Command(View):
+        async def post(self, request: Request) -> Response:
+            if not allowed(request):
+                return self.error(403, "bad or missing token")
+            req = await body(request)
+            try:
+                await io.run(io.store.command, req["sql"], req.get("params") or {})
+            except Exception as exc:  # noqa: BLE001
+                return self.error(400, str(exc))
+            return self.json({"ok": True})
+
+    @app.page("/kpiflow/insert")
+    class Insert(View):
+        async def post(self, request: Request) -> Response:
+            if not allowed(request):
+                return self.error(403, "bad or missing token")
+            req = await body(request)
+            try:
+                await io.run(io.store.insert, ident(req["table"]), req["rows"], req["columns"], req.get("token"))
+            except Exception as exc:  # noqa: BLE001
+                return self.error(400, str(exc))
+            return self.json({"ok": True})
+
+    @app.page("/kpiflow/state")
+    class State(View):
+        async def get(self, request: Request) -> Response:
+            return self.json(state_fn())

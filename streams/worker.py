@@ -1,0 +1,30 @@
+"""`kpiflow worker`: run the Faust app until stopped."""
+
+from __future__ import annotations
+
+import logging
+
+from kpiflow.settings import Settings
+from projections.migrate import apply_migrations
+from projections.store import ClickHouseStore
+
+
+def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    from faust.worker import Worker
+
+    from streams.app import create_app
+
+    password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)
+    dsn = settings.clickhouse_dsn
+    if dsn.startswith("chdb://"):
+        from pathlib import Path
+
+        Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+    store = ClickHouseStore(dsn, settings.clickhouse.database, password)
+    apply_migrations(store)
+    app = create_app(settings, store)
+    logging.getLogger("kpiflow").setLevel(loglevel.upper())
+    logging.getLogger("kpiflow").info("settings: %s", settings.redacted())
+    worker = Worker(app, loglevel=loglevel, quiet=True)
+    worker.execute_from_commandline()
