@@ -10,6 +10,18 @@ from pydantic import BaseModel, model_validator
 from events.fields import MODEL_CONFIG, EventId, Id, SchemaVersion1, Str, Timestamp
 
 
+KEY_FIELDS = ("deal_id", "lead_id", "customer_id", "rep_id")
+
+
+def aggregate_key(payload: dict) -> str:
+    """The message key of an event (validated model fields or a wire payload)."""
+    for name in KEY_FIELDS:
+        value = payload.get(name)
+        if isinstance(value, str) and value:
+            return value
+    return ""
+
+
 class Envelope(BaseModel):
     model_config = MODEL_CONFIG
 
@@ -33,11 +45,7 @@ class Envelope(BaseModel):
 
     def aggregate_key(self) -> str:
         """Kafka message key: deal_id, else lead_id, else customer_id, else rep_id."""
-        for name in ("deal_id", "lead_id", "customer_id"):
-            value = getattr(self, name, None)
-            if value:
-                return value
-        return self.rep_id
+        return aggregate_key(self.__dict__)
 
     @property
     def occurred(self) -> datetime:

@@ -132,6 +132,12 @@ class GatewayStore:
         rows = self.rows(sql, params)
         return next(iter(rows[0].values())) if rows else None
 
+    def arrow(self, sql: str, params: dict[str, Any] | None = None):
+        import pyarrow as pa
+
+        raw = self._post("/kpiflow/arrow", {"sql": sql, "params": params or {}})
+        return pa.ipc.open_stream(raw).read_all()
+
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._post("/kpiflow/command", {"sql": sql, "params": params or {}})
 
@@ -157,6 +163,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> ClickHouseStore |
     password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
     if dsn.startswith("chdb:"):
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
+        live = _live_gateway(settings.pipeline.data_dir, database)
+        if live is not None:
+            return live
     try:
         store = ClickHouseStore(dsn, database, password)
     except StoreBusyError:
@@ -174,6 +183,21 @@ def open_store(settings: Settings, *, migrate: bool = True) -> ClickHouseStore |
 
         apply_migrations(store)
     return store
+
+
+def _live_gateway(data_dir: Path, database: str) -> GatewayStore | None:
+    """The running worker's gateway, when its file exists and it answers."""
+    import urllib.request
+
+    path = gateway_file(data_dir)
+    if not path.exists():
+        return None
+    info = json.loads(path.read_text())
+    try:
+        with urllib.request.urlopen(f"{info['url']}/kpiflow/state", timeout=2):  # noqa: S310
+            return GatewayStore(info["url"], info["token"], database)
+    except OSError:
+        return None  # stale file of a worker that is gone
 
 
 def _safe(dsn: str) -> str:

@@ -29,6 +29,15 @@ def write_gateway_file(data_dir: Path, port: int) -> str:
     return token
 
 
+def arrow_ipc(table) -> bytes:
+    import pyarrow as pa
+
+    sink = pa.BufferOutputStream()
+    with pa.ipc.new_stream(sink, table.schema) as writer:
+        writer.write_table(table)
+    return sink.getvalue().to_pybytes()
+
+
 def remove_gateway_file(data_dir: Path) -> None:
     gateway_file(data_dir).unlink(missing_ok=True)
 
@@ -54,6 +63,18 @@ def install_views(app, io, token: str, state_fn) -> None:
             except Exception as exc:  # noqa: BLE001 - report ClickHouse's own message
                 return self.error(400, str(exc))
             return self.bytes("".join(json.dumps(r) + "\n" for r in rows).encode(), content_type="application/x-ndjson")
+
+    @app.page("/kpiflow/arrow")
+    class Arrow(View):
+        async def post(self, request: Request) -> Response:
+            if not allowed(request):
+                return self.error(403, "bad or missing token")
+            req = await body(request)
+            try:
+                table = await io.run(io.store.arrow, req["sql"], req.get("params") or {})
+            except Exception as exc:  # noqa: BLE001
+                return self.error(400, str(exc))
+            return self.bytes(arrow_ipc(table), content_type="application/vnd.apache.arrow.stream")
 
     @app.page("/kpiflow/command")
     class Command(View):

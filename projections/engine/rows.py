@@ -6,18 +6,14 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from projections.catalog import DIMENSIONS, GRAINS
-
 Value = int | float | Decimal
 
-# (kpi, grain, period_start, dimension_kind, dimension): the identity of a row.
+# (kpi, grain, period_start, dimension_kind, dimension): the identity of a row. Rows and
+# changes are handed out sorted by it (plain tuple order: deterministic and cheap).
 RowKey = tuple[str, str, date, str, str]
 
 # (grain, period_start, dimension_kind, dimension): a row key without its KPI.
 Slot = tuple[str, date, str, str]
-
-_GRAIN_ORDER = {grain: i for i, grain in enumerate(GRAINS)}
-_DIMENSION_ORDER = {kind: i for i, kind in enumerate(DIMENSIONS)}
 
 
 @dataclass(frozen=True, slots=True)
@@ -36,9 +32,3 @@ class KpiRow:
 
 def row_from(key: RowKey, value: Value) -> KpiRow:
     return KpiRow(key[0], key[1], key[2], key[3], key[4], value)
-
-
-def sort_key(key: RowKey) -> tuple[str, int, date, int, str]:
-    """Deterministic order: KPI name, grain (day..quarter), period, dimension kind, value."""
-    kpi, grain, start, kind, dimension = key
-    return (kpi, _GRAIN_ORDER[grain], start, _DIMENSION_ORDER[kind], dimension)

@@ -1,0 +1,84 @@
+"""Build every dashboard and write it as sorted, stable JSON (one file per dashboard uid).
+
+The same inputs (options, teams, leaderboards) always give byte-identical files, so a rebuild
+that changes nothing shows no diff, and Grafana's file provider sees no change.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from pathlib import Path
+
+from dashboards.activity import activity_dashboard
+from dashboards.defaults import Board, Options, to_text
+from dashboards.growth import growth_dashboard
+from dashboards.guard import InsightRankingError, insight_rankings
+from dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
+from dashboards.pipeline import pipeline_dashboard
+from dashboards.wallboard import wallboard
+
+TEAMS_SQL = (
+    "SELECT DISTINCT dimension FROM {db}.kpi_values "
+    "WHERE dimension_kind = 'team' AND dimension != '' ORDER BY dimension"
+)
+
+
+def discover_teams(store) -> list[str]:
+    """The teams that have KPI rows (live definition version)."""
+    return [row["dimension"] for row in store.rows(TEAMS_SQL)]
+
+
+def normalise_teams(teams: Iterable[str]) -> list[str]:
+    return sorted({t.strip() for t in teams if t and t.strip()})
+
+
+def build_all(
+    opts: Options,
+    teams: Iterable[str] = (),
+    leaderboards: Sequence[Leaderboard] = DEFAULT_LEADERBOARDS,
+) -> list[Board]:
+    """Every dashboard: one wallboard per team, a team-picker wallboard, and the three analyses."""
+    boards = [
+        wallboard(opts, None, leaderboards),
+        *(wallboard(opts, team, leaderboards) for team in normalise_teams(teams)),
+        activity_dashboard(opts),
+        pipeline_dashboard(opts),
+        growth_dashboard(opts),
+    ]
+    check(boards)
+    return boards
+
+
+def check(boards: Sequence[Board]) -> None:
+    """Refuse dashboards that rank reps on an insight KPI, or that reuse a uid."""
+    problems = [
+        f"{query.dashboard_uid} {query.where}: reads {', '.join(found)} at rep level"
+        for board in boards
+        for query in board.queries
+        if (found := insight_rankings(query.sql))
+    ]
+    if problems:
+        raise InsightRankingError(
+            "kpiflow never ranks reps on an insight KPI; these panels would:\n  " + "\n  ".join(problems)
+        )
+    uids = [board.uid for board in boards]
+    duplicates = sorted({uid for uid in uids if uids.count(uid) > 1})
+    if duplicates:
+        raise ValueError(f"two dashboards share the uid(s) {', '.join(duplicates)}")
+
+
+def write(boards: Sequence[Board], out: Path) -> list[Path]:
+    """Write each board to `out/<uid>.json`; remove kpiflow dashboards no longer built."""
+    out.mkdir(parents=True, exist_ok=True)
+    wanted = {board.filename for board in boards}
+    for stale in out.glob("kpiflow-*.json"):
+        if stale.name not in wanted:
+            stale.unlink()
+    written = []
+    for board in sorted(boards, key=lambda b: b.uid):
+        path = out / board.filename
+        text = to_text(board.json)
+        if not path.exists() or path.read_text(encoding="utf-8") != text:
+            path.write_text(text, encoding="utf-8")
+        written.append(path)
+    return written

@@ -1,0 +1,58 @@
+"""kpiflow never ranks reps on an insight KPI (docs/kpis.md): enforced here, twice.
+
+1. `require_rankable(kpi)` is called by every panel function that compares reps on a KPI (the
+   wallboard leaderboards, per-rep series): an insight KPI raises `InsightRankingError`.
+2. `insight_rankings(sql)` scans a finished panel's SQL: SQL that reads rep-level data (the
+   `'rep'` dimension, the `${rep}` variable, `rep_id`) must not name an insight KPI. The build
+   runs it over every panel and refuses to write a dashboard that breaks the rule.
+"""
+
+from __future__ import annotations
+
+import re
+
+from kpiflow.errors import ConfigError
+from projections.catalog import CATALOG, kpi
+
+
+class InsightRankingError(ConfigError):
+    """A dashboard would rank or compare reps on an insight KPI."""
+
+
+INSIGHT_KPIS: tuple[str, ...] = tuple(name for name, spec in CATALOG.items() if spec.kind == "insight")
+RANKABLE_KPIS: tuple[str, ...] = tuple(name for name, spec in CATALOG.items() if spec.kind != "insight")
+
+# SQL that reads rep-level rows or groups by rep.
+_REP_LEVEL = re.compile(r"'rep'|\$\{rep\b|\$rep\b|\brep_id\b", re.IGNORECASE)
+# An insight KPI named in SQL: a catalog name in quotes, or a family prefix such as 'stage_days:%'.
+_QUOTED = re.compile(r"'([^']*)'")
+
+
+def require_rankable(name: str, *, where: str) -> str:
+    """Return `name` if reps may be ranked on it; raise InsightRankingError for insight KPIs."""
+    spec = kpi(name)
+    if spec.kind == "insight":
+        raise InsightRankingError(
+            f"{where}: {name!r} is an insight KPI; kpiflow never ranks or compares reps on an "
+            f"insight KPI. Use an action or result KPI instead: {', '.join(RANKABLE_KPIS)}"
+        )
+    return name
+
+
+def _insight_names_in(sql: str) -> list[str]:
+    found = []
+    for literal in _QUOTED.findall(sql):
+        text = literal.rstrip("%")
+        for name in INSIGHT_KPIS:
+            family = name.split(":", 1)[0] + ":" if ":" in name else None
+            if literal == name or (family and text.startswith(family)):
+                found.append(name if literal == name else family + "*")
+                break
+    return sorted(set(found))
+
+
+def insight_rankings(sql: str) -> list[str]:
+    """Insight KPIs that this SQL reads at rep level (empty when the SQL is fine)."""
+    if not _REP_LEVEL.search(sql):
+        return []
+    return _insight_names_in(sql)

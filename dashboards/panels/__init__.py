@@ -1,0 +1,1 @@
+"""One function per panel. Each function's SQL sits right above it, with the columns it reads."""

@@ -1,0 +1,68 @@
+"""kpiflow report."""
+
+from __future__ import annotations
+
+import sys
+from datetime import date
+from enum import Enum
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from kpiflow.commands.common import console, settings
+from kpiflow.errors import ConfigError
+
+
+class Fmt(str, Enum):
+    jsonl = "jsonl"
+    csv = "csv"
+    table = "table"
+
+
+def _date(value: str | None, flag: str) -> date | None:
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
+
+
+def report(
+    kpi: Annotated[str, typer.Argument(help="a KPI of the catalog (e.g. activity_points), or stage_days for every stage")],
+    grain: Annotated[str, typer.Option("--grain", "-g", help="day, week (ISO, Monday), month or quarter")] = "week",
+    by: Annotated[str, typer.Option("--by", "-b", help="all, team or rep (insight KPIs: all and team)")] = "all",
+    start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD); periods overlapping it are included")] = None,
+    end: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
+    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="jsonl (one object per line), csv, or table")] = Fmt.jsonl,
+    version: Annotated[int | None, typer.Option(help="a definition version instead of the live one")] = None,
+) -> None:
+    """Print KPI values from the ClickHouse projections (never recomputed from raw events).
+
+    Works while the worker runs: with the embedded ClickHouse it asks the worker.
+    """
+    from projections.report import build_query, fetch, render_csv, render_jsonl
+    from projections.store import open_store
+
+    q = build_query(kpi, grain, by, _date(start, "--from"), _date(end, "--to"), version)
+    store = open_store(settings())
+    try:
+        rows = fetch(store, q)
+    finally:
+        store.close()
+    if fmt is Fmt.jsonl:
+        sys.stdout.write(render_jsonl(rows))
+    elif fmt is Fmt.csv:
+        sys.stdout.write(render_csv(rows))
+    else:
+        table = Table(title=f"{kpi} by {by}, {grain}")
+        for col in ("kpi", "period_start", "dimension", "value"):
+            table.add_column(col, justify="right" if col == "value" else "left")
+        for r in rows:
+            table.add_row(r["kpi"], r["period_start"], r["dimension"], f"{r['value']:,}")
+        console.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    app.command()(report)

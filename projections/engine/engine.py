@@ -1,0 +1,198 @@
+"""The one KPI engine: EventRecords in, KPI rows out. Pure: no I/O, no clock, no globals.
+
+Two paths use it and get the same rows: the live worker applies micro-batches of the raw log in
+arrival order and writes `take_changes()`; the bulk rebuild applies the whole raw log and
+writes `rows()`. Whatever the batch split, order or duplication, the state after the same set
+of events is the same, because every piece of it is order-free:
+- activities: counters per (local date, team, rep, type, direction), folded into row sums;
+- leads: the earliest qualifying assessment per lead; churn: the earliest per customer;
+- deals: each deal's own events, its outcome recomputed (old retracted, new added) on change;
+- pipeline, growth and retention: recomputed from that state when it, or the span of local
+  dates from the first to the last event, changes.
+
+`apply` only records (deduplicate by event_id, first applied wins; find the local date; keep
+the event in its entity); the work of turning that into rows runs once per `rows()` or
+`take_changes()`, so a bulk load recomputes each deal once.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import date, datetime
+from operator import itemgetter
+from zoneinfo import ZoneInfo
+
+from events import EVENT_TYPES
+from projections.catalog import CATALOG
+from projections.definitions import Definition
+from projections.engine.activities import ACTION_KPIS, ActivityCounter
+from projections.engine.aggregates import RatioStore, Store, SumStore
+from projections.engine.customers import Customers
+from projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
+from projections.engine.families import Family
+from projections.engine.growth import Growth
+from projections.engine.leads import LeadTracker
+from projections.engine.medians import MedianStore
+from projections.engine.periods import Calendar
+from projections.engine.pipeline import Pipeline
+from projections.engine.rows import KpiRow, RowKey, Value, row_from
+from projections.records import EventRecord
+
+ACTIVITY = "activity.logged"
+ASSESSED = "lead.qualification_assessed"
+CHURNED = "customer.churned"
+KNOWN_TYPES = frozenset(EVENT_TYPES)
+
+COUNT_KPIS = (
+    *ACTION_KPIS,
+    "qualified_leads",
+    "won_deals",
+    "upsells",
+    "renewals",
+    "core_product_wins",
+)
+AMOUNT_KPIS = ("won_value", "new_business_value")
+MEDIAN_KPIS = tuple(
+    name for name in CATALOG if name == "deal_velocity_days" or name.startswith("stage_days:")
+)
+RATIO_KPIS = ("close_rate",)
+
+
+class KpiEngine:
+    def __init__(self, definition: Definition, tz: ZoneInfo) -> None:
+        self.definition = definition
+        self.tz = tz
+        self._calendar = Calendar(tz)
+        self._seen: set[str] = set()
+        self._first: date | None = None  # local date of the first event (any type)
+        self._last: date | None = None
+        self._activities = ActivityCounter(definition)
+        self._leads = LeadTracker(definition)
+        self._deals = DealBook(frozenset(definition.core_products))
+        self._sums = SumStore(COUNT_KPIS, AMOUNT_KPIS)
+        self._medians = MedianStore(MEDIAN_KPIS)
+        self._ratios = RatioStore(RATIO_KPIS)
+        self._pipeline = Pipeline()
+        self._growth = Growth()
+        self._customers = Customers()
+        self._stores: tuple[Store, ...] = (self._sums, self._medians, self._ratios)
+        self._families: tuple[Family, ...] = (self._pipeline, self._growth, self._customers)
+        self._emitted: dict[RowKey, Value] = {}
+
+    @property
+    def event_count(self) -> int:
+        """Distinct events applied (duplicates by event_id not counted)."""
+        return len(self._seen)
+
+    def apply(self, records: Iterable[EventRecord]) -> None:
+        """Take in records, any batch size and order; a repeated event_id is ignored."""
+        seen = self._seen
+        hour_dates = self._calendar.hour_dates
+        local_date = self._calendar.local_date
+        pending = self._activities.pending
+        for record in records:
+            event_id = record.event_id
+            if event_id in seen:
+                continue
+            seen.add(event_id)
+            if record.event_type == ACTIVITY:  # the hot path: one counter bump
+                instant = record.occurred_at
+                day = hour_dates.get(instant.timestamp() // 3600)
+                if not day:
+                    day = local_date(instant)
+                key = (day, record.team_id, record.rep_id, record.activity_type, record.direction)
+                pending[key] = pending.get(key, 0) + 1
+            else:
+                self._apply_entity_event(record)
+
+    def _apply_entity_event(self, record: EventRecord) -> None:
+        event_type = record.event_type
+        if event_type not in KNOWN_TYPES:
+            return  # not a v1 event: counted in event_count, ignored by every KPI
+        day = self._calendar.local_date(record.occurred_at)
+        self._extend(day, day)
+        if event_type in DEAL_EVENT_TYPES:
+            self._deals.add(record, day)
+        elif event_type == ASSESSED:
+            self._leads.assessed(record, day)
+        elif event_type == CHURNED:
+            self._customers.churned(record, day)
+        # lead.created only widens the span of dates (pipeline, growth and retention periods)
+
+    def terminal_at(self, deal_id: str) -> datetime | None:
+        """occurred_at of the deal's first won/lost stage change known so far, if any."""
+        return self._deals.terminal_at(deal_id)
+
+    def rows(self) -> list[KpiRow]:
+        """Every current row of every KPI, sorted by key (kpi, grain, period, dimension)."""
+        self._flush()
+        keyed: list[tuple[RowKey, Value]] = [
+            ((kpi, *slot), value) for store in self._stores for kpi, slot, value in store.items()
+        ]
+        for family in self._families:
+            keyed.extend(family.items())
+        keyed.sort(key=itemgetter(0))
+        return [row_from(key, value) for key, value in keyed]
+
+    def take_changes(self) -> tuple[list[KpiRow], list[RowKey]]:
+        """Rows whose value changed since the last call, and keys of rows that disappeared."""
+        self._flush()
+        emitted = self._emitted
+        upserts: list[tuple[RowKey, Value]] = []
+        deletes: list[RowKey] = []
+
+        def compare(key: RowKey, value: Value | None) -> None:
+            if value is None:
+                if emitted.pop(key, None) is not None:
+                    deletes.append(key)
+            elif key not in emitted or emitted[key] != value:
+                emitted[key] = value
+                upserts.append((key, value))
+
+        for store in self._stores:
+            for kpi, slot in store.take_dirty():
+                compare((kpi, *slot), store.value(kpi, slot))
+        for family in self._families:
+            for key in family.take_changed():
+                compare(key, family.get(key))
+        upserts.sort(key=itemgetter(0))
+        deletes.sort()
+        return [row_from(key, value) for key, value in upserts], deletes
+
+    def _extend(self, first: date, last: date) -> None:
+        if self._first is None or first < self._first:
+            self._first = first
+        if self._last is None or last > self._last:
+            self._last = last
+
+    def _flush(self) -> None:
+        """Turn what apply recorded into row state: sums, multisets, families."""
+        span = self._activities.flush(self._calendar, self._sums)
+        if span is not None:
+            self._extend(*span)
+        self._leads.flush(self._calendar, self._sums)
+        for old, new in self._deals.changes():
+            self._count_deal(old, -1)
+            self._count_deal(new, 1)
+        self._pipeline.refresh(self._first, self._last)
+        self._growth.refresh(self._first, self._last, self._sums.cells["new_business_value"])
+        self._customers.refresh(self._first, self._last)
+
+    def _count_deal(self, outcome: DealOutcome, sign: int) -> None:
+        if outcome is NOTHING:
+            return
+        calendar = self._calendar
+        for kpi, day, team, rep, n, total in outcome.sums:
+            self._sums.add(
+                kpi, calendar.slots(day, team, rep), sign * n, total if sign > 0 else -total
+            )
+            if kpi == "new_business_value":
+                self._growth.stale = True
+        for kpi, day, team, days in outcome.medians:
+            self._medians.add(kpi, calendar.team_slots(day, team), days, sign)
+        for day, team, won in outcome.closes:
+            self._ratios.add("close_rate", calendar.team_slots(day, team), sign * won, sign)
+        if outcome.pipeline:
+            self._pipeline.add(outcome.pipeline, sign)
+        if outcome.win is not None:
+            self._customers.won(outcome.customer, outcome.win, sign)

@@ -1,0 +1,36 @@
+"""Shared fixtures.
+
+chdb opens ONE data path per process, so the whole test process uses one embedded ClickHouse
+path (created once per run) and every test gets its own database in it. Workers started by the
+integration tests are separate processes with their own data paths.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+import uuid
+from pathlib import Path
+
+import pytest
+
+_SESSION_CHDB = Path(tempfile.mkdtemp(prefix="kpiflow-test-chdb-"))
+os.environ.setdefault("KPIFLOW_TEST_CHDB_DSN", f"chdb://{_SESSION_CHDB}")
+
+
+@pytest.fixture(scope="session")
+def chdb_dsn() -> str:
+    return os.environ["KPIFLOW_TEST_CHDB_DSN"]
+
+
+@pytest.fixture
+def ch_store(chdb_dsn):
+    """A migrated store on a fresh database of the session's embedded ClickHouse."""
+    from projections.migrate import apply_migrations
+    from projections.store import ClickHouseStore
+
+    database = f"t_{uuid.uuid4().hex[:12]}"
+    store = ClickHouseStore(chdb_dsn, database)
+    apply_migrations(store)
+    yield store
+    store.command("DROP DATABASE IF EXISTS {db}")
