@@ -344,7 +344,7 @@ PLAN_CHANGES = Sql(
             concat('Plan ', toString(quarter_start), ' revision ', toString(plan_revision),
                    if(reason = '', '', concat(': ', reason))) AS text,
             'plan' AS tags
-        FROM plan_changes
+        FROM plan_changes FINAL
         WHERE $__dateFilter(changed_on)
         ORDER BY time
     """,

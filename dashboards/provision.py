@@ -104,7 +104,8 @@ def provider_yaml(path: str = DASHBOARDS_PATH) -> str:
     return _dump(doc, comment)
 
 
-# One alert instance per Master KPI row that is behind (labels: kpi, dimension_kind, scope).
+# One alert instance per organisation or team Master KPI row that is behind (labels: kpi,
+# dimension_kind, scope). Reps are not alerted on: the wallboard is where a team looks at reps.
 MASTER_BEHIND = Sql(
     columns=("kpi", "dimension_kind", "scope", "behind"),
     text="""
@@ -114,7 +115,7 @@ MASTER_BEHIND = Sql(
             if(dimension = '', 'default', dimension) AS scope,
             toFloat64(count()) AS behind
         FROM kpi_pacing
-        WHERE is_master = 1 AND on_track = 0
+        WHERE is_master = 1 AND on_track = 0 AND dimension_kind IN ('all', 'team')
         GROUP BY kpi, dimension_kind, scope
         ORDER BY kpi, dimension_kind, scope
     """,

@@ -115,6 +115,7 @@ class PipelineSettings(BaseSettings):
     batch_seconds: float = Field(0.5, gt=0, description="max seconds a micro-batch waits")
     poison_cap: int = Field(10000, ge=0, description="consecutive invalid messages that stop the worker (0 = no cap)")
     worker_web_port: int = 6066
+    project: bool = Field(True, description="keep KPI projections in this worker (off: raw log only)")
     exchange_rates_file: Path | None = None
 
     @field_validator("timezone")

@@ -90,6 +90,16 @@ class ClickHouseStore:
             f"{self.database}.{ident(table)}", rows, column_names=list(columns), settings=settings
         )
 
+    def insert_json(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> None:
+        """Insert rows that came as JSON (dates and decimals as text): ClickHouse parses them."""
+        if not rows:
+            return
+        body = "".join(json.dumps(dict(zip(columns, row, strict=True)), default=str) + "\n" for row in rows)
+        settings = {"insert_deduplication_token": token} if token else None
+        self.client.raw_insert(
+            f"{self.database}.{ident(table)}", list(columns), body.encode(), settings=settings, fmt="JSONEachRow"
+        )
+
     def close(self) -> None:
         self.client.close()
 

@@ -18,7 +18,7 @@ from projections.rawlog import Coordinates
 from projections.store import ClickHouseStore
 from streams.clickhouse_io import ClickHouseIO
 from streams.ingest import IngestService
-from streams.projector import Projector
+from projections.projector import Projector
 from streams.triage import Incoming
 from streams.web import install_views, remove_gateway_file, write_gateway_file
 
@@ -103,6 +103,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     @app.task
     async def project() -> None:
         await ingest.load_state()
+        if not p.project:
+            log.info("projections are off in this worker (KPIFLOW_PROJECT=false): raw log only")
+            return
         was_leader = False
         cycle = 0
         while not app.should_stop:

@@ -95,7 +95,7 @@ def install_views(app, io, token: str, state_fn) -> None:
                 return self.error(403, "bad or missing token")
             req = await body(request)
             try:
-                await io.run(io.store.insert, ident(req["table"]), req["rows"], req["columns"], req.get("token"))
+                await io.run(io.store.insert_json, ident(req["table"]), req["rows"], req["columns"], req.get("token"))
             except Exception as exc:  # noqa: BLE001
                 return self.error(400, str(exc))
             return self.json({"ok": True})

@@ -27,8 +27,8 @@ plan_app = typer.Typer(
 )
 
 STORE_HELP = (
-    "ClickHouse: KPIFLOW_CLICKHOUSE_DSN (empty: the embedded engine under KPIFLOW_DATA_DIR), "
-    "database KPIFLOW_CLICKHOUSE_DATABASE."
+    "ClickHouse: KPIFLOW_CLICKHOUSE_DSN (empty: the embedded engine under KPIFLOW_DATA_DIR; "
+    "while `kpiflow worker` runs, through the worker), database KPIFLOW_CLICKHOUSE_DATABASE."
 )
 FileArg = Annotated[
     Path, typer.Argument(help="the plan file (YAML), e.g. examples/plans/2026-Q4.yaml")
@@ -397,8 +397,7 @@ def flow(
     for KPIs that add up), pace (actual / expected), projected end and a status: on track
     (green, pace >= 100%), at risk (yellow, >= 90%), behind (red). Per team, and per rep for
     action and result KPIs (never for insight KPIs). Reads kpi_values of the live definition
-    version; works while the worker runs. ClickHouse: KPIFLOW_CLICKHOUSE_DSN / KPIFLOW_DATA_DIR;
-    amounts in KPIFLOW_CURRENCY.
+    version; works while the worker runs. Amounts in KPIFLOW_CURRENCY.
     """
     from rich.live import Live
     from rich.panel import Panel
@@ -440,6 +439,7 @@ def _help(command) -> str:
 
 def register(app: typer.Typer) -> None:
     for command in (check, apply, suggest):
-        plan_app.command(help=_help(command))(command)
+        extra = f"\n\n{STORE_HELP}" if command is not check else ""
+        plan_app.command(help=_help(command) + extra)(command)
     app.add_typer(plan_app, name="plan")
-    app.command(help=_help(flow))(flow)
+    app.command(help=f"{_help(flow)}\n\n{STORE_HELP}")(flow)

@@ -14,19 +14,13 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from kpiflow.commands.common import console, err_console, settings
 
 
-def previous_quarter_start(today: date) -> date:
-    q_month = (today.month - 1) // 3 * 3 + 1
-    if q_month == 1:
-        return date(today.year - 1, 10, 1)
-    return date(today.year, q_month - 3, 1)
-
-
 def simulate(
     teams: Annotated[int, typer.Option(help="number of teams")] = 3,
     reps_per_team: Annotated[int, typer.Option(help="reps in each team")] = 4,
     seed: Annotated[int, typer.Option(help="same seed, same events")] = 42,
     start: Annotated[str | None, typer.Option(help="first day of history (default: the previous quarter's first day)")] = None,
-    days: Annotated[int, typer.Option(help="days of history")] = 91,
+    days: Annotated[int | None, typer.Option(help="days of history (default: to the end of that quarter)")] = None,
+    timezone: Annotated[str, typer.Option(help="the org's local zone (working hours)")] = "Europe/Amsterdam",
     target_events: Annotated[int | None, typer.Option(help="tune the activity rate to about this many events")] = None,
     history: Annotated[bool, typer.Option(help="publish the history")] = True,
     live: Annotated[bool, typer.Option(help="then keep publishing a live trickle until Ctrl-C")] = False,
@@ -44,11 +38,11 @@ def simulate(
     from streams.simulator import OrgConfig, estimate_events, simulate_history, simulate_live
 
     s = settings()
-    first = date.fromisoformat(start) if start else previous_quarter_start(datetime.now(UTC).date())
-    if target_events:
-        cfg = OrgConfig.for_target_events(target_events, teams=teams, reps_per_team=reps_per_team, seed=seed, start=first, days=days, currency=s.pipeline.currency, timezone=s.pipeline.timezone)
-    else:
-        cfg = OrgConfig(teams=teams, reps_per_team=reps_per_team, seed=seed, start=first, days=days, currency=s.pipeline.currency, timezone=s.pipeline.timezone)
+    fields = {"teams": teams, "reps_per_team": reps_per_team, "seed": seed, "currency": s.pipeline.currency, "timezone": timezone}
+    quarter = OrgConfig.quarter_before(datetime.now(UTC).date(), **fields)
+    fields["start"] = date.fromisoformat(start) if start else quarter.start
+    fields["days"] = days or (quarter.days if not start else 91)
+    cfg = OrgConfig.for_target_events(target_events, **fields) if target_events else OrgConfig(**fields)
     if history:
         total = estimate_events(cfg)
         sink = output.open("w") if output else None

@@ -122,13 +122,14 @@ SELECT
     if(v.found = 1, v.value, if(s.kpi_kind = 'insight', NULL, 0.)) AS actual_to_date,
     length(s.working_days) AS working_days_total,
     length(arrayFilter(day -> day < today(), s.working_days)) AS working_days_elapsed,
-    if(s.accumulation = 'sum', target * working_days_elapsed / working_days_total, target)
+    if(s.accumulation = 'sum', target * (working_days_elapsed / working_days_total), target)
         AS expected_to_date,
     multiIf(actual_to_date IS NULL, NULL,
             s.lower_is_better = 1, if(actual_to_date > 0, expected_to_date / actual_to_date, NULL),
             if(expected_to_date > 0, actual_to_date / expected_to_date, NULL)) AS pace_ratio,
     if(s.accumulation = 'sum',
-       if(working_days_elapsed > 0, actual_to_date * working_days_total / working_days_elapsed, NULL),
+       if(working_days_elapsed > 0,
+          actual_to_date / (working_days_elapsed / working_days_total), NULL),
        actual_to_date) AS projected_end,
     toUInt8(ifNull(if(s.lower_is_better = 1, actual_to_date <= expected_to_date,
                       actual_to_date >= expected_to_date), 0)) AS on_track,

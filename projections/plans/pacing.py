@@ -4,7 +4,7 @@ For a target T over a quarter of N working days, on day `as_of` with E completed
 (those strictly before `as_of`; today is not done yet, so it does not count):
 
 - KPIs that add up over the quarter (counts and amounts, `accumulation = sum`):
-  expected = T * E / N, projected end = actual * N / E (none while E = 0);
+  expected = T * (E / N), projected end = actual / (E / N) (none while E = 0);
 - point-in-time and ratio KPIs (`pipeline_value` and the insight KPIs, `accumulation = latest`):
   the actual is the latest quarter-to-date value, expected = T all quarter long, projected = actual;
 - pace = actual / expected, or expected / actual where lower is better (`deal_velocity_days`,
@@ -67,8 +67,9 @@ def pace_one(
 ) -> Pace:
     """The pacing arithmetic of one target (see the module docstring)."""
     if how == "sum":
-        expected = target * elapsed / total
-        projected = actual * total / elapsed if actual is not None and elapsed else None
+        share = elapsed / total  # exactly 1.0 at the end: expected is then the target itself
+        expected = target * share
+        projected = actual / share if actual is not None and elapsed else None
     else:
         expected = target
         projected = actual

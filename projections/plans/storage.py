@@ -17,25 +17,53 @@ from projections.plans.calendar import Quarter
 from projections.plans.model import Plan
 from projections.plans.pacing import ActualKey, Roster, accumulation, lower_is_better
 from projections.plans.suggest import History
+from projections.sqlsafe import ident
 
-TARGET_COLUMNS = (
-    "quarter_start",
-    "valid_from",
-    "plan_revision",
-    "kpi",
-    "is_master",
-    "focus_rank",
-    "dimension_kind",
-    "dimension",
-    "target",
-    "working_days",
-    "scope_teams",
-    "kpi_kind",
-    "accumulation",
-    "lower_is_better",
-    "definition_version",
+# (column, ClickHouse type) of what `plan apply` writes; the other columns take their defaults
+TARGET_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("quarter_start", "Date"),
+    ("valid_from", "Date"),
+    ("plan_revision", "UInt32"),
+    ("kpi", "String"),
+    ("is_master", "UInt8"),
+    ("focus_rank", "UInt8"),
+    ("dimension_kind", "String"),
+    ("dimension", "String"),
+    ("target", "Float64"),
+    ("working_days", "Array(Date)"),
+    ("scope_teams", "Array(String)"),
+    ("kpi_kind", "String"),
+    ("accumulation", "String"),
+    ("lower_is_better", "UInt8"),
+    ("definition_version", "UInt32"),
 )
-CHANGE_COLUMNS = ("quarter_start", "changed_on", "plan_revision", "reason", "body", "kind")
+CHANGE_COLUMNS: tuple[tuple[str, str], ...] = (
+    ("quarter_start", "Date"),
+    ("changed_on", "Date"),
+    ("plan_revision", "UInt32"),
+    ("reason", "String"),
+    ("body", "String"),
+    ("kind", "String"),
+)
+
+
+def insert_json(
+    store, table: str, columns: Sequence[tuple[str, str]], rows: Sequence[Sequence[Any]]
+) -> None:
+    """Insert rows as one bound JSONEachRow parameter (`INSERT ... SELECT FROM format(...)`).
+
+    The same statement works on a direct store and through the worker's query endpoint, whose
+    JSON transport turns dates into strings that a plain client insert would refuse.
+    """
+    if not rows:
+        return
+    names = [name for name, _ in columns]
+    data = "\n".join(json.dumps(dict(zip(names, row, strict=True)), default=str) for row in rows)
+    store.command(
+        f"INSERT INTO {{db}}.{ident(table)} ({', '.join(names)}) "  # noqa: S608 (checked names)
+        "SELECT * FROM format(JSONEachRow, {structure:String}, {data:String})",
+        {"structure": ", ".join(f"{name} {kind}" for name, kind in columns), "data": data},
+    )
 
 
 def target_rows(plan: Plan, revision: int) -> list[list[Any]]:
@@ -139,9 +167,8 @@ def apply_plan(store, plan: Plan) -> Applied:
     revision = latest + 1
     targets = target_rows(plan, revision)
     changes = change_rows(plan, revision)
-    token = f"plan-{plan.quarter}-r{revision}"
-    store.insert("plan_targets", targets, TARGET_COLUMNS, token=f"{token}-targets")
-    store.insert("plan_changes", changes, CHANGE_COLUMNS, token=f"{token}-changes")
+    insert_json(store, "plan_targets", TARGET_COLUMNS, targets)
+    insert_json(store, "plan_changes", CHANGE_COLUMNS, changes)
     return Applied(plan.quarter, revision, False, len(targets), len(changes))
 
 

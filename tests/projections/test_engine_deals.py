@@ -4,6 +4,7 @@ close_rate, deal_velocity_days, stage_days:<stage>, pipeline_value. Expected num
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, date, datetime
 
 import pytest
@@ -93,14 +94,8 @@ def test_won_value_takes_the_amount_at_the_won_instant(rows) -> None:
 
 def test_new_business_value_upsells_renewals_core_product_wins(rows) -> None:
     def four(day: str, week: str, month: str, quarter: str, **values):
-        return merged(
-            *(
-                cells(g, p, **values)
-                for g, p in zip(
-                    ("day", "week", "month", "quarter"), (day, week, month, quarter), strict=True
-                )
-            )
-        )
+        periods = {"day": day, "week": week, "month": month, "quarter": quarter}
+        return merged(*(cells(grain, period, **values) for grain, period in periods.items()))
 
     assert table(rows, "new_business_value") == four(
         "2026-03-10", "2026-03-09", "2026-03-01", "2026-01-01", all=1500, tA=1500, r1=1500
@@ -351,3 +346,43 @@ def test_pipeline_late_amount_change_moves_only_later_periods() -> None:
         )
         for dim, value in values.items()
     }
+
+
+def test_stays_use_exact_instants_across_the_dst_change() -> None:
+    log = Log()
+    # M: Sat Oct 24 22:00 CEST -> Sun Oct 25 21:00 CET: 23 hours on the wall clock, 1.0 day
+    log.opened("M", "2026-10-24T20:00:00Z", "10", stage="meeting", rep="r1", team="tA")
+    # the from_stage disagrees with the known stage (meeting): not an error, the known stage wins
+    log.stage("M", "2026-10-25T20:00:00Z", "proposal", "negotiation", rep="r1", team="tA")
+    # N: 12 hours in meeting, ended at exactly local midnight: Monday Oct 26, a new ISO week
+    log.opened("N", "2026-10-25T11:00:00Z", "10", stage="meeting", rep="r2", team="tB")
+    log.stage("N", "2026-10-25T23:00:00Z", "won", "meeting", rep="r2", team="tB")
+    rows = run(log.records, AMSTERDAM)
+    assert table(rows, "stage_days:meeting") == merged(
+        cells("day", "2026-10-25", all=1.0, tA=1.0),
+        cells("day", "2026-10-26", all=0.5, tB=0.5),
+        cells("week", "2026-10-19", all=1.0, tA=1.0),
+        cells("week", "2026-10-26", all=0.5, tB=0.5),
+        cells("month", "2026-10-01", all=0.75, tA=1.0, tB=0.5),
+        cells("quarter", "2026-10-01", all=0.75, tA=1.0, tB=0.5),
+    )
+    assert table(rows, "stage_days:negotiation") == {}
+    assert table(rows, "deal_velocity_days", "day") == cells("day", "2026-10-26", all=0.5, tB=0.5)
+
+
+def test_every_catalog_kpi_is_produced() -> None:
+    from projections.catalog import CATALOG
+    from tests.projections.test_engine_activities import dst_week
+    from tests.projections.test_engine_leads_customers import growth_log, retention_log
+
+    records = []
+    for n, log in enumerate((dst_week(), march_deals(), growth_log(), retention_log())):
+        for record in log.records:  # keep event ids apart between the logs
+            records.append(replace(record, event_id=f"{n}-{record.event_id}"))
+    leads = Log(start=10_000)
+    leads.assessed("L", "2026-03-03T10:00:00Z", {"budget": True, "authority": True, "need": True})
+    meeting = Log(start=20_000)
+    meeting.opened("M", "2026-03-03T10:00:00Z", "1", stage="meeting")
+    meeting.stage("M", "2026-03-04T10:00:00Z", "proposal", "meeting")
+    rows = run(records + leads.records + meeting.records)
+    assert {row.kpi for row in rows} == set(CATALOG)

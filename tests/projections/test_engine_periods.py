@@ -55,7 +55,8 @@ def test_period_steps() -> None:
 def test_local_midnight_and_dst_in_amsterdam() -> None:
     calendar = Calendar(ZoneInfo("Europe/Amsterdam"))
     utc = UTC
-    assert calendar.local_date(datetime(2026, 10, 25, 22, 59, 59, 999999, tzinfo=utc)) == date(2026, 10, 25)
+    last_moment = datetime(2026, 10, 25, 22, 59, 59, 999999, tzinfo=utc)
+    assert calendar.local_date(last_moment) == date(2026, 10, 25)
     assert calendar.local_date(datetime(2026, 10, 25, 23, 0, tzinfo=utc)) == date(2026, 10, 26)
     assert calendar.local_date(datetime(2026, 10, 24, 21, 59, 59, tzinfo=utc)) == date(2026, 10, 24)
     assert calendar.local_date(datetime(2026, 10, 24, 22, 0, tzinfo=utc)) == date(2026, 10, 25)

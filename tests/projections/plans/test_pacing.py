@@ -6,6 +6,8 @@ from datetime import date
 
 import pytest
 import yaml
+from hypothesis import given
+from hypothesis import strategies as st
 
 from projections.plans import Roster, pace_one, pace_plan, parse_plan
 from projections.plans.pacing import status
@@ -13,9 +15,9 @@ from projections.plans.pacing import status
 
 def test_additive_kpi_paces_linearly_over_completed_working_days():
     p = pace_one(630, 250, elapsed=21, total=63)
-    assert p.expected == 210  # 630 * 21 / 63
+    assert p.expected == 210  # 630 * (21 / 63)
     assert p.pace == pytest.approx(250 / 210)
-    assert p.projected == 750  # 250 * 63 / 21
+    assert p.projected == 750  # 250 / (21 / 63)
     assert p.on_track and status(p) == "on track"
 
 
@@ -149,3 +151,25 @@ def test_only_defaults_or_overrides_make_rows():
     )
     dims = [(d, dim) for k, d, dim, *_ in rows_of(only_overrides) if k == "won_deals"]
     assert dims == [("team", "team-south"), ("rep", "rep-ada")]
+
+
+@given(
+    target=st.floats(min_value=0.01, max_value=1e7),
+    actual=st.floats(min_value=0, max_value=1e7),
+    total=st.integers(min_value=1, max_value=70),
+    data=st.data(),
+)
+def test_pace_properties(target, actual, total, data):
+    elapsed = data.draw(st.integers(min_value=0, max_value=total))
+    p = pace_one(target, actual, elapsed, total)
+    assert p.expected <= target  # never above the target through rounding
+    if elapsed == total:
+        assert p.expected == target and p.projected == actual
+    if p.pace is not None:
+        assert p.on_track == (p.pace >= 1) or abs(p.pace - 1) < 1e-12
+        # projected end / target is the pace: both scale the actual by N / E
+        assert p.projected / target == pytest.approx(p.pace, rel=1e-9)
+    else:
+        assert elapsed == 0 and p.on_track and p.projected is None
+    low = pace_one(target, actual, elapsed, total, "latest", lower_better=True)
+    assert low.on_track == (actual <= target)

@@ -56,14 +56,16 @@ class Projector:
                 self.states[number] = VersionState(definition, KpiEngine(definition, self.tz))
 
     def step(self) -> int:
-        """One bounded unit of work: a bulk chunk of an unbuilt version, or one tail batch of
-        every built version. Returns the number of events applied (0 = idle)."""
-        for state in self.states.values():
-            if not state.built:
-                return self._bulk_chunk(state)
+        """One bounded unit of work: a bulk chunk of the first unbuilt version (a replay), and
+        one tail batch of every built version, so live projections keep moving during a
+        replay. Returns the number of events applied (0 = idle)."""
         applied = 0
+        unbuilt = [s for s in self.states.values() if not s.built]
+        if unbuilt:
+            applied += self._bulk_chunk(unbuilt[0])
         for state in self.states.values():
-            applied += self._tail(state)
+            if state.built and state not in unbuilt:
+                applied += self._tail(state)
         return applied
 
     # -- work ------------------------------------------------------------------------------

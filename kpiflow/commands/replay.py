@@ -1,0 +1,172 @@
+"""definitions, replay, promote: versioned KPI definitions and mid-quarter replays."""
+
+from __future__ import annotations
+
+import json
+import time
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from kpiflow.commands.common import console, err_console, settings
+from kpiflow.errors import ConfigError, KpiflowError
+
+definitions_app = typer.Typer(help="List, show and drop KPI definition versions.", no_args_is_help=False)
+
+
+def _quarter_start(text: str | None) -> date:
+    if text is None:
+        today = datetime.now(UTC).date()
+        return date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+    try:
+        year, q = text.upper().split("-Q")
+        return date(int(year), (int(q) - 1) * 3 + 1, 1)
+    except ValueError:
+        raise ConfigError(f"--quarter {text!r}: write it like 2026-Q4") from None
+
+
+@definitions_app.callback(invoke_without_command=True)
+def definitions(ctx: typer.Context) -> None:
+    """List the definition versions: status (building, ready, live, retired) and meaning."""
+    if ctx.invoked_subcommand:
+        return
+    from projections.store import open_store
+    from projections.versions import list_versions, live_version
+
+    store = open_store(settings())
+    table = Table(title="KPI definition versions")
+    for col in ("version", "status", "effective from", "description", "fingerprint"):
+        table.add_column(col)
+    live = live_version(store)
+    for r in list_versions(store):
+        status = r["status"] + (" *" if r["version"] == live else "")
+        table.add_row(str(r["version"]), status, str(r["effective_from"] or ""), r["description"], r["fingerprint"])
+    console.print(table)
+    console.print("* = what readers (views, report, dashboards) see")
+
+
+@definitions_app.command("show")
+def show(version: int) -> None:
+    """Print one version's definition (points, qualification rule, core products) as JSON."""
+    from projections.store import open_store
+    from projections.versions import list_versions
+
+    for r in list_versions(open_store(settings())):
+        if r["version"] == version:
+            print(json.dumps(json.loads(r["body"]), indent=2, sort_keys=True))
+            return
+    raise ConfigError(f"no definition version {version}")
+
+
+@definitions_app.command("drop")
+def drop(version: int) -> None:
+    """Retire a version that is not live and delete its projection rows."""
+    from projections.store import open_store
+    from projections.versions import list_versions, live_version, load_definition, set_status
+
+    store = open_store(settings())
+    if version == live_version(store):
+        raise ConfigError(f"version {version} is live; promote another version first")
+    rows = {r["version"]: r for r in list_versions(store)}
+    if version not in rows:
+        raise ConfigError(f"no definition version {version}")
+    set_status(store, load_definition(rows[version]), "retired")
+    store.command("ALTER TABLE {db}.kpi_rows DELETE WHERE definition_version = {v:UInt32}", {"v": version})
+    console.print(f"version {version} retired and its rows deleted")
+
+
+def _wait_built(store, version: int, timeout: float) -> None:
+    """Follow the worker's rebuild of `version` with a progress bar."""
+    from projections.store import GatewayStore
+
+    deadline = time.monotonic() + timeout
+    with Progress(TextColumn(f"replaying into v{version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
+        task = progress.add_task("replay", total=None)
+        while time.monotonic() < deadline:
+            state = _state(store) if isinstance(store, GatewayStore) else None
+            info = (state or {}).get("projector", {}).get(str(version))
+            if info:
+                progress.update(task, completed=info["done"], total=info["total"] or None)
+                if info["built"]:
+                    return
+            time.sleep(0.5)
+    raise KpiflowError(f"the worker did not finish rebuilding version {version} in {timeout:.0f}s; `kpiflow definitions` shows its status")
+
+
+def _state(store) -> dict | None:
+    import urllib.request
+
+    try:
+        with urllib.request.urlopen(f"{store.url}/kpiflow/state", timeout=5) as response:  # noqa: S310
+            return json.loads(response.read())
+    except OSError:
+        return None
+
+
+def replay(
+    definition_file: Annotated[Path, typer.Argument(help="YAML: description, effective_from, points, qualification, core_products")],
+    quarter: Annotated[str | None, typer.Option(help="quarter of the diff report, e.g. 2026-Q4 (default: the current one)")] = None,
+    timeout: Annotated[float, typer.Option(help="seconds to wait for the rebuild")] = 1800.0,
+) -> None:
+    """Rebuild the KPIs under a changed definition into a new projection version, then diff.
+
+    The running worker rebuilds it from the raw event log while live ingestion goes on (without
+    a worker, this command rebuilds it itself). Readers keep seeing the live version until
+    `kpiflow promote N`.
+    """
+    from projections import versions
+    from projections.replay import affected_kpis, build_offline, diff_values, load_definition_file, quarter_values
+    from projections.store import GatewayStore, open_store
+
+    s = settings()
+    store = open_store(s)
+    wanted = load_definition_file(definition_file)
+    live = versions.live_version(store)
+    rows = {r["version"]: r for r in versions.list_versions(store)}
+    if live is None or live not in rows:
+        raise KpiflowError("no live definition version yet: start the worker once (`kpiflow worker`) so version 1 is built")
+    old = versions.load_definition(rows[live])
+    new = versions.register(store, wanted)
+    console.print(f"registered definition version [bold]{new.version}[/] ({new.description}); rebuilding from the raw event log")
+    if isinstance(store, GatewayStore):
+        _wait_built(store, new.version, timeout)
+    else:
+        with Progress(TextColumn(f"replaying into v{new.version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
+            task = progress.add_task("replay", total=None)
+            build_offline(store, new, s.pipeline.tz, lambda done, total: progress.update(task, completed=done, total=total or None))
+    kpis = affected_kpis(old, new) or ("activity_points", "qualified_leads", "core_product_wins")
+    q = _quarter_start(quarter)
+    report = diff_values(quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q))
+    table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}")
+    for col in ("kpi", "dimension", "old", "new", "change"):
+        table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
+    for d in report:
+        label = "all" if d.dimension_kind == "all" else f"{d.dimension_kind} {d.dimension}"
+        table.add_row(d.kpi, label, f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}")
+    console.print(table)
+    console.print(f"promote with: [bold]kpiflow promote {new.version}[/]")
+
+
+def promote(
+    version: Annotated[int, typer.Argument(help="the definition version readers should see")],
+    note: Annotated[str, typer.Option(help="why (shown as a dashboard annotation)")] = "",
+) -> None:
+    """Switch readers (views, report, dashboards) to a built version, atomically.
+
+    The previous version stays queryable (`kpiflow report --version N`) until dropped.
+    """
+    from projections.store import open_store
+    from projections.versions import promote as do_promote
+
+    previous = do_promote(open_store(settings()), version, note)
+    console.print(f"live version: {previous} -> [bold]{version}[/]")
+
+
+def register(app: typer.Typer) -> None:
+    app.add_typer(definitions_app, name="definitions")
+    app.command()(replay)
+    app.command()(promote)

@@ -1,0 +1,154 @@
+"""Talking to any Kafka cluster (the local one or the user's) with confluent-kafka's AdminClient:
+is it answering, and do the pipeline's topics exist.
+
+`config` is extra librdkafka settings for secured clusters, e.g. `KafkaSettings.confluent_config()`.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from typing import Any
+
+from confluent_kafka import KafkaError, KafkaException
+from confluent_kafka.admin import AdminClient, NewTopic
+
+from kpiflow.errors import RuntimeServiceError
+from kpiflow.runtime import process
+
+log = logging.getLogger(__name__)
+
+
+def admin_client(bootstrap: str, config: dict[str, Any] | None = None) -> AdminClient:
+    return AdminClient({**(config or {}), "bootstrap.servers": bootstrap})
+
+
+def hosts(bootstrap: str) -> list[tuple[str, int]]:
+    """("host", port) pairs of a bootstrap string such as "a:9092,b:9092" or "[::1]:9092"."""
+    pairs = []
+    for item in bootstrap.split(","):
+        item = item.strip().split("://")[-1]
+        host, _, port = item.rpartition(":")
+        if host and port.isdigit():
+            pairs.append((host.strip("[]"), int(port)))
+    return pairs
+
+
+def answers(bootstrap: str, admin: AdminClient | None = None, timeout: float = 2.0) -> bool:
+    """True if a broker accepts connections and returns cluster metadata listing a broker."""
+    if not any(process.tcp_open(host, port) for host, port in hosts(bootstrap)):
+        return False  # nothing listens: skip the client, which would log connection errors
+    try:
+        metadata = (admin or admin_client(bootstrap)).list_topics(timeout=timeout)
+    except KafkaException:
+        return False
+    return bool(metadata.brokers)
+
+
+def poll_until_ready(
+    bootstrap: str,
+    timeout: float,
+    config: dict[str, Any] | None = None,
+    still_starting: Callable[[], bool] = lambda: True,
+) -> bool:
+    """Poll until the cluster answers (True), `timeout` passes or `still_starting()` is False."""
+    deadline = time.monotonic() + timeout
+    admin = None
+    while time.monotonic() < deadline and still_starting():
+        if admin is None and any(process.tcp_open(h, p) for h, p in hosts(bootstrap)):
+            admin = admin_client(bootstrap, config)
+        if admin is not None and answers(bootstrap, admin, min(2.0, max(0.1, deadline - time.monotonic()))):
+            return True
+        time.sleep(0.2)
+    return False
+
+
+def wait_ready(bootstrap: str, timeout: float = 60.0, config: dict[str, Any] | None = None) -> None:
+    """Return once the cluster at `bootstrap` answers; RuntimeServiceError after `timeout` s."""
+    if not poll_until_ready(bootstrap, timeout, config):
+        raise RuntimeServiceError(
+            f"Kafka at {bootstrap} did not answer within {timeout:.0f}s. Start the local broker "
+            "with `kpiflow up`, or set KPIFLOW_KAFKA_BOOTSTRAP_SERVERS to a broker that is running."
+        )
+
+
+def ensure_topics(
+    bootstrap: str,
+    topics: dict[str, int],
+    retention_ms: dict[str, int] | None = None,
+    *,
+    config: dict[str, Any] | None = None,
+    timeout: float = 30.0,
+) -> list[str]:
+    """Create the topics of `topics` (name -> partitions) that are missing; return their names.
+
+    `retention_ms` sets `retention.ms` of the topics it names (-1 keeps messages forever). Topics
+    that exist are left as they are (a partition count is never changed: it would move keys to
+    other partitions); a difference is logged. Replicas: the cluster's default.replication.factor.
+    """
+    admin = admin_client(bootstrap, config)
+    existing = _describe(admin, bootstrap, timeout)
+    for name, partitions in topics.items():
+        if name in existing and existing[name] != partitions:
+            log.warning("topic %s has %d partitions, not %d; left as it is", name, existing[name], partitions)
+    missing = [name for name in topics if name not in existing]
+    if not missing:
+        return []
+    futures = admin.create_topics(
+        [_new_topic(name, topics[name], (retention_ms or {}).get(name)) for name in missing],
+        request_timeout=timeout,
+    )
+    for name, future in futures.items():
+        _created_or_exists(name, future, bootstrap, timeout)
+    _wait_for_leaders(admin, missing, bootstrap, timeout)
+    return missing
+
+
+def _new_topic(name: str, partitions: int, retention_ms: int | None) -> NewTopic:
+    config = {} if retention_ms is None else {"retention.ms": str(retention_ms)}
+    return NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config)
+
+
+def _describe(admin: AdminClient, bootstrap: str, timeout: float) -> dict[str, int]:
+    """name -> partition count of every topic in the cluster."""
+    try:
+        metadata = admin.list_topics(timeout=timeout)
+    except KafkaException as exc:
+        raise RuntimeServiceError(
+            f"cannot list the topics of Kafka at {bootstrap}: {exc}. Is the broker running "
+            "(`kpiflow up`) and KPIFLOW_KAFKA_BOOTSTRAP_SERVERS right?"
+        ) from exc
+    return {name: len(topic.partitions) for name, topic in metadata.topics.items()}
+
+
+def _created_or_exists(name: str, future: Any, bootstrap: str, timeout: float) -> None:
+    try:
+        future.result(timeout=timeout)
+    except KafkaException as exc:
+        error: KafkaError = exc.args[0]
+        if error.code() == KafkaError.TOPIC_ALREADY_EXISTS:
+            return
+        raise RuntimeServiceError(
+            f"Kafka at {bootstrap} refused to create topic {name}: {error.str()}. "
+            "Check the topic settings (KPIFLOW_KAFKA_*) and the broker's permissions."
+        ) from exc
+
+
+def _wait_for_leaders(admin: AdminClient, names: list[str], bootstrap: str, timeout: float) -> None:
+    """New topics can be used once every partition has a leader in the cluster metadata."""
+    deadline = time.monotonic() + timeout
+    while True:
+        topics = admin.list_topics(timeout=timeout).topics
+        if all(
+            name in topics and topics[name].partitions and topics[name].error is None
+            and all(p.leader >= 0 for p in topics[name].partitions.values())
+            for name in names
+        ):
+            return
+        if time.monotonic() >= deadline:
+            raise RuntimeServiceError(
+                f"topics {', '.join(names)} were created on {bootstrap} but have no leader after "
+                f"{timeout:.0f}s; see the broker's log."
+            )
+        time.sleep(0.1)
