@@ -17,7 +17,6 @@ seq = position), then prints events/s of:
 from __future__ import annotations
 
 import argparse
-import gc
 import random
 import time
 import uuid
@@ -107,9 +106,6 @@ def main() -> None:
     parser.add_argument("--tz", default="Europe/Amsterdam")
     parser.add_argument("--batch", type=int, default=1000, help="micro-batch size, live path")
     parser.add_argument("--live-events", type=int, default=100_000, help="events of the live path")
-    parser.add_argument(
-        "--freeze-gc", action="store_true", help="gc.freeze() the generated log before timing"
-    )
     args = parser.parse_args()
     tz = ZoneInfo(args.tz)
 
@@ -118,8 +114,6 @@ def main() -> None:
     activities = [r for r in records if r.event_type == "activity.logged"]
     took = time.perf_counter() - started
     print(f"generated {len(records):,} records ({len(activities):,} activities) in {took:.1f} s")
-    if args.freeze_gc:
-        gc.freeze()
 
     def baseline() -> None:
         per_day: dict = {}

@@ -341,8 +341,8 @@ PLAN_CHANGES = Sql(
     text="""
         SELECT
             toDateTime(changed_on, ${tz:singlequote}) AS time,
-            concat('Plan ', toString(quarter_start), ' revision ', toString(plan_revision),
-                   if(reason = '', '', concat(': ', reason))) AS text,
+            concat('Plan ', toString(toYear(quarter_start)), '-Q', toString(toQuarter(quarter_start)),
+                   ' revision ', toString(plan_revision), if(reason = '', '', concat(': ', reason))) AS text,
             'plan' AS tags
         FROM plan_changes FINAL
         WHERE $__dateFilter(changed_on)

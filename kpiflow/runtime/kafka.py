@@ -25,6 +25,7 @@ Looking inside a running broker with Kafka's own CLI, e.g. the consumer groups:
 
 from __future__ import annotations
 
+import signal
 import subprocess
 from dataclasses import dataclass
 from pathlib import Path
@@ -149,7 +150,7 @@ def _end(data_dir: Path, graceful_timeout: float | None) -> bool:
     running = pid(data_dir)
     if running is not None:
         if graceful_timeout is None:
-            process.send(running, 9)
+            process.send(running, signal.SIGKILL)
             process.wait_gone(running, 30)
         else:
             process.terminate(running, graceful_timeout)
@@ -161,7 +162,9 @@ def _attach(files: BrokerFiles, running: int, port: int, timeout: float) -> Brok
     """The handle of this data directory's broker, which is already running."""
     ports = read_ports(files.config.read_text())
     if ports is None:
-        raise RuntimeServiceError(f"{files.config} has no listeners line; stop the broker (pid {running}).")
+        raise RuntimeServiceError(
+            f"{files.config} has no listeners line; stop the broker (pid {running}), start again."
+        )
     if ports[0] != port:
         raise RuntimeServiceError(
             f"the Kafka broker of {files.root.parent} already runs on port {ports[0]}, not {port}. "
@@ -192,9 +195,10 @@ def _write_config(files: BrokerFiles, port: int, controller_port: int) -> None:
 
 
 def _format_storage(java: str, libs: Path, files: BrokerFiles) -> None:
-    args = ["format", "--standalone", "--ignore-formatted", "-t", new_cluster_id(), "-c", str(files.config)]
+    args = ["format", "--standalone", "--ignore-formatted", "-t", new_cluster_id()]
+    args += ["-c", str(files.config)]
     cmd = java_command(java, libs, files.log4j, STORAGE_TOOL, *args)
-    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)  # noqa: S603
+    result = subprocess.run(cmd, capture_output=True, text=True, timeout=120)
     if result.returncode != 0:
         output = "\n".join((result.stdout + result.stderr).splitlines()[-20:])
         raise RuntimeServiceError(
@@ -212,7 +216,7 @@ def _await_started(handle: BrokerHandle, files: BrokerFiles, timeout: float) -> 
     if not died:
         process.terminate(handle.pid, 30)
     files.pid_file.unlink(missing_ok=True)
-    what = "exited while starting" if died else f"did not answer within {timeout:.0f}s and was stopped"
+    what = "exited while starting" if died else f"gave no answer in {timeout:.0f}s and was stopped"
     raise RuntimeServiceError(
         f"Kafka on {handle.bootstrap} {what}. Last lines of {files.log}:\n"
         f"{process.tail(files.log)}\n"

@@ -58,7 +58,8 @@ def poll_until_ready(
     while time.monotonic() < deadline and still_starting():
         if admin is None and any(process.tcp_open(h, p) for h, p in hosts(bootstrap)):
             admin = admin_client(bootstrap, config)
-        if admin is not None and answers(bootstrap, admin, min(2.0, max(0.1, deadline - time.monotonic()))):
+        wait = min(2.0, max(0.1, deadline - time.monotonic()))
+        if admin is not None and answers(bootstrap, admin, wait):
             return True
         time.sleep(0.2)
     return False
@@ -91,7 +92,9 @@ def ensure_topics(
     existing = _describe(admin, bootstrap, timeout)
     for name, partitions in topics.items():
         if name in existing and existing[name] != partitions:
-            log.warning("topic %s has %d partitions, not %d; left as it is", name, existing[name], partitions)
+            log.warning(
+                "topic %s has %d partitions, not %d: kept", name, existing[name], partitions
+            )
     missing = [name for name in topics if name not in existing]
     if not missing:
         return []

@@ -25,6 +25,7 @@ from kpiflow.runtime.kafka_config import java_major
 POM = Path(__file__).with_name("kafka-pom.xml")
 MIN_JAVA = 17  # Kafka 4.x brokers run on Java 17+
 MAVEN_TIMEOUT = 900.0
+_JDK_HINT = "Debian: apt-get install openjdk-17-jre-headless"
 _POM_NS = {"m": "http://maven.apache.org/POM/4.0.0"}
 
 Progress = Callable[[str], None]
@@ -81,13 +82,13 @@ def java_executable() -> str:
     java_home = os.environ.get("JAVA_HOME")
     candidate = Path(java_home) / "bin" / "java" if java_home else None
     java = str(candidate) if candidate and candidate.is_file() else None
-    java = java or _require("java", f"the Kafka broker needs Java {MIN_JAVA}+ (Debian: apt-get install openjdk-17-jre-headless)")
-    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)  # noqa: S603
+    java = java or _require("java", f"the Kafka broker needs Java {MIN_JAVA}+ ({_JDK_HINT})")
+    out = subprocess.run([java, "-version"], capture_output=True, text=True, timeout=60)
     major = java_major(out.stderr + out.stdout)
     if major is None or major < MIN_JAVA:
         raise RuntimeServiceError(
-            f"{java} is Java {major or 'of unknown version'}; Kafka needs Java {MIN_JAVA} or newer. "
-            "Install it (Debian: apt-get install openjdk-17-jre-headless) or set JAVA_HOME to one."
+            f"{java} is Java {major or 'of unknown version'}; Kafka needs Java {MIN_JAVA} or "
+            f"newer. Install it ({_JDK_HINT}) or set JAVA_HOME to one."
         )
     return java
 
@@ -106,9 +107,10 @@ def _installed(home: Path, stamp: dict[str, str]) -> bool:
 
 
 def _copy_dependencies(mvn: str, pom: Path, out: Path) -> None:
-    cmd = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies", f"-DoutputDirectory={out}"]
+    cmd = [mvn, "-q", "-B", "-f", str(pom), "dependency:copy-dependencies"]
+    cmd.append(f"-DoutputDirectory={out}")
     try:
-        result = subprocess.run(  # noqa: S603
+        result = subprocess.run(
             cmd, capture_output=True, text=True, timeout=MAVEN_TIMEOUT, cwd=pom.parent
         )
     except subprocess.TimeoutExpired as exc:

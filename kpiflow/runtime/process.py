@@ -24,7 +24,7 @@ _children: dict[int, subprocess.Popen[bytes]] = {}
 def launch_detached(argv: Sequence[str], log: Path, cwd: Path) -> int:
     """Start `argv` in its own session (Ctrl-C of the caller does not reach it), output to `log`."""
     with log.open("ab") as out:
-        proc = subprocess.Popen(  # noqa: S603 - argv is built by kpiflow, no shell
+        proc = subprocess.Popen(
             list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
             start_new_session=True, close_fds=True,
         )
@@ -57,7 +57,7 @@ def runs_with(pid: int, arg: str) -> bool:
         except OSError:
             return False
         return arg.encode() in raw.split(b"\0")
-    out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)  # noqa: S603,S607
+    out = subprocess.run(["ps", "-o", "command=", "-p", str(pid)], capture_output=True, text=True)
     return arg in out.stdout
 
 

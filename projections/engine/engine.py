@@ -175,7 +175,7 @@ class KpiEngine:
             self._count_deal(old, -1)
             self._count_deal(new, 1)
         self._pipeline.refresh(self._first, self._last)
-        self._growth.refresh(self._first, self._last, self._sums.cells["new_business_value"])
+        self._growth.refresh(self._first, self._last)
         self._customers.refresh(self._first, self._last)
 
     def _count_deal(self, outcome: DealOutcome, sign: int) -> None:
@@ -183,11 +183,10 @@ class KpiEngine:
             return
         calendar = self._calendar
         for kpi, day, team, rep, n, total in outcome.sums:
-            self._sums.add(
-                kpi, calendar.slots(day, team, rep), sign * n, total if sign > 0 else -total
-            )
+            signed = total if sign > 0 else -total
+            self._sums.add(kpi, calendar.slots(day, team, rep), sign * n, signed)
             if kpi == "new_business_value":
-                self._growth.stale = True
+                self._growth.won(calendar.periods(day)[2], team, total, sign)
         for kpi, day, team, days in outcome.medians:
             self._medians.add(kpi, calendar.team_slots(day, team), days, sign)
         for day, team, won in outcome.closes:

@@ -18,7 +18,7 @@ from decimal import Decimal
 
 from projections.engine.families import Family, diff_into
 from projections.engine.periods import periods_between, previous_month
-from projections.engine.rows import RowKey, Slot, Value
+from projections.engine.rows import RowKey, Value
 
 MOM, YOY, YOY_CHANGE = (
     "new_business_growth_mom",
@@ -31,20 +31,28 @@ GROWTH_KPIS = (MOM, YOY, YOY_CHANGE)
 class Growth(Family):
     def __init__(self) -> None:
         super().__init__()
+        # (dimension_kind, dimension) -> month start -> new_business_value of that month
+        self._values: dict[tuple[str, str], dict[date, Decimal]] = {}
         self._rows: dict[RowKey, Value] = {}
         self._months: tuple[date, date] | None = None
-        self.stale = True  # set by the engine when monthly new_business_value may have changed
+        self._stale = True
 
-    def refresh(self, first: date | None, last: date | None, monthly: dict[Slot, list]) -> None:
-        """`monthly`: the new_business_value cells (slot -> [n, total]) of the sum store."""
+    def won(self, month: date, team: str, amount: Decimal, sign: int) -> None:
+        """A new_business win worth `amount` in `month` (sign -1: withdrawn)."""
+        for series in (("all", "all"), ("team", team)):
+            by_month = self._values.setdefault(series, {})
+            by_month[month] = by_month.get(month, Decimal(0)) + (amount if sign > 0 else -amount)
+        self._stale = True
+
+    def refresh(self, first: date | None, last: date | None) -> None:
         if first is None or last is None:
             return
         months = (first.replace(day=1), last.replace(day=1))
-        if not self.stale and months == self._months:
+        if not self._stale and months == self._months:
             return
-        self._months, self.stale = months, False
-        months_in_span = [start for start, _ in periods_between("month", first, last)]
-        rows = growth_rows(monthly, months_in_span)
+        self._months, self._stale = months, False
+        span = [start for start, _ in periods_between("month", first, last)]
+        rows = growth_rows(self._values, span)
         diff_into(self._changed, self._rows, rows)
         self._rows = rows
 
@@ -55,11 +63,9 @@ class Growth(Family):
         return iter(self._rows.items())
 
 
-def growth_rows(cells: dict[Slot, list], months: list[date]) -> dict[RowKey, Value]:
-    values: dict[tuple[str, str], dict[date, Decimal]] = {}
-    for (grain, start, kind, dimension), cell in cells.items():
-        if grain == "month" and kind in ("all", "team"):
-            values.setdefault((kind, dimension), {})[start] = cell[1]
+def growth_rows(
+    values: dict[tuple[str, str], dict[date, Decimal]], months: list[date]
+) -> dict[RowKey, Value]:
     rows: dict[RowKey, Value] = {}
     for (kind, dimension), by_month in values.items():
         yoy: dict[date, float] = {}
@@ -73,7 +79,7 @@ def growth_rows(cells: dict[Slot, list], months: list[date]) -> dict[RowKey, Val
             if growth is not None:
                 yoy[month] = growth
                 rows[(YOY, "month", month, kind, dimension)] = growth
-                if previous in yoy:  # yoy holds months of the range only
+                if previous in yoy:  # yoy holds months of the span only
                     rows[(YOY_CHANGE, "month", month, kind, dimension)] = growth - yoy[previous]
     return rows
 

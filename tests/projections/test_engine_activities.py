@@ -160,3 +160,20 @@ def test_records_from_parsed_events() -> None:
     }
     # intake is not a contact type
     assert table(rows, "outbound_contacts") == {}
+
+
+def test_a_repeated_event_id_never_counts_twice_first_applied_wins() -> None:
+    from dataclasses import replace
+
+    from tests.projections.kpi_events import engine
+
+    log = Log()
+    call = log.activity("2026-05-04T10:00:00Z", "call")
+    demo_with_the_same_id = replace(call, activity_type="demo", occurred_at=call.occurred_at)
+    kpis = engine()
+    kpis.apply([call])
+    kpis.apply([demo_with_the_same_id, call])
+    assert kpis.event_count == 1
+    assert table(kpis.rows(), "activity_points", "day") == cells(
+        "day", "2026-05-04", all=3, tA=3, r1=3
+    )

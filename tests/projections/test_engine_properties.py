@@ -156,7 +156,7 @@ def bulk(records: list[EventRecord]) -> dict:
     return {row.key: row.value for row in kpis.rows()}
 
 
-PROPERTY = settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+PROPERTY = settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 
 
 @PROPERTY

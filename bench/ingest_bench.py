@@ -1,0 +1,105 @@
+"""Ingest rate of the raw-log path, as a ratio against a bare confluent-kafka consumer.
+
+    python bench/ingest_bench.py [--events 200000] [--bootstrap HOST:PORT] [--json FILE]
+
+Publishes a simulated quarter of about N events (50 reps in 10 teams) to a fresh 6-partition
+topic, then, one after the other so they never share the 2 cores:
+- baseline: a bare confluent-kafka consumer (bench/peers.py `ingest`) that polls batches of
+  KPIFLOW_BATCH_SIZE, validates each message with `events.parse_event`, builds the rows with
+  `projections.rawlog.raw_row`, inserts them into its own embedded ClickHouse with the batch's
+  deduplication token and commits after each insert;
+- kpiflow: `kpiflow worker` (its own data dir and consumer group) with KPIFLOW_PROJECT=false, so
+  only the ingest agent runs: triage (with the duplicate look-up), dead letters, raw-log insert.
+Both are timed from their first raw-log insert to their last (ClickHouse's `ingested_at`), so
+start-up and group joins do not count. Prints events/s of both and the ratio kpiflow/baseline.
+Without --bootstrap a broker of its own is started (kpiflow.runtime.kafka) and stopped after.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import (  # noqa: E402
+    PARTITIONS,
+    WorkerProcess,
+    add_common_options,
+    create_topics,
+    kafka_broker,
+    load_average,
+    new_tag,
+    pipeline_env,
+    publish_quarter,
+    ratio,
+    raw_span,
+    run_peer,
+    say,
+    settings_for,
+    work_dir,
+    write_json,
+)
+
+
+def measure(bootstrap: str, work: Path, events: int) -> dict:
+    tag = new_tag()
+    env = pipeline_env(bootstrap, work / "worker", tag)
+    settings = settings_for(env)
+    k = settings.kafka
+    create_topics(bootstrap, {k.events_topic: PARTITIONS, k.dlq_topic: 1})
+    say(f"publishing a simulated quarter of ~{events:,} events to {k.events_topic}")
+    published = publish_quarter(settings, events)
+    say(f"published {published.events:,} events in {published.seconds:.1f}s")
+
+    say("baseline: bare confluent-kafka consumer -> raw log")
+    load_before = load_average()
+    baseline = run_peer("ingest", settings, work / "baseline", published.events,
+                        f"bench-bare-{tag}", work / "baseline.log", timeout=1800)
+
+    say("kpiflow worker, projections off (KPIFLOW_PROJECT=false)")
+    worker = WorkerProcess({**env, "KPIFLOW_PROJECT": "false"}, work / "worker.log")
+    try:
+        ready = worker.wait_ready()
+        worker.wait_raw(published.events, timeout=1800)
+        kpiflow = raw_span(worker.gateway())
+        kpiflow["ready_seconds"] = round(ready, 1)
+        kpiflow["ingest"] = worker.state()["ingest"]
+    finally:
+        worker.stop()
+    return {
+        "events": published.events,
+        "partitions": PARTITIONS,
+        "batch_size": settings.pipeline.batch_size,
+        "baseline": baseline,
+        "kpiflow": kpiflow,
+        "ratio": ratio(kpiflow["rate"], baseline["rate"]),
+        "load_average_before": round(load_before, 2),
+    }
+
+
+def report(figures: dict) -> None:
+    b, w = figures["baseline"], figures["kpiflow"]
+    print(f"ingest bench: {figures['events']:,} events, {figures['partitions']} partitions, "
+          f"batches of {figures['batch_size']}")
+    print(f"  baseline  bare confluent-kafka consumer -> raw log  {b['rate']:>10,.0f} events/s  ({b['seconds']:.1f} s)")
+    print(f"  kpiflow   worker ingest agent (projections off)    {w['rate']:>10,.0f} events/s  ({w['seconds']:.1f} s)")
+    print(f"  ratio     kpiflow / baseline                        {figures['ratio']:>10.2f}")
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=200_000, help="events to publish (about)")
+    add_common_options(parser)
+    args = parser.parse_args(argv)
+    with work_dir(args.keep) as work, kafka_broker(args.bootstrap, work) as bootstrap:
+        figures = measure(bootstrap, work, args.events)
+    report(figures)
+    write_json(args.json, figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
