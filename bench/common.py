@@ -83,22 +83,10 @@ def kafka_broker(bootstrap: str | None, work: Path) -> Iterator[str]:
 
 
 def create_topics(bootstrap: str, partitions: dict[str, int]) -> None:
-    """Create the topics (unlimited retention), with the runtime module when it is there."""
-    try:
-        from kpiflow.runtime import kafka as runtime
-    except ModuleNotFoundError:
-        runtime = None
-    if runtime is not None:
-        runtime.ensure_topics(bootstrap, partitions, retention_ms={t: -1 for t in partitions})
-        return
-    from confluent_kafka.admin import AdminClient, NewTopic
+    """Create the topics (messages kept forever) with the runtime module, as `kpiflow up` does."""
+    from kpiflow.runtime import kafka as runtime
 
-    admin = AdminClient({"bootstrap.servers": bootstrap})
-    futures = admin.create_topics(
-        [NewTopic(t, n, 1, config={"retention.ms": "-1"}) for t, n in partitions.items()]
-    )
-    for future in futures.values():
-        future.result(timeout=30)
+    runtime.ensure_topics(bootstrap, partitions, retention_ms={t: -1 for t in partitions})
 
 
 # -- settings and events -------------------------------------------------------------------

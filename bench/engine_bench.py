@@ -140,19 +140,24 @@ def main() -> None:
     live.take_changes()
     batches = [tail[i : i + args.batch] for i in range(0, len(tail), args.batch)]
     changed = 0
+    latencies: list[float] = []
 
     def micro_batches() -> None:
         nonlocal changed
         for batch in batches:
+            started = time.perf_counter()
             live.apply(batch)
             upserts, deletes = live.take_changes()
+            latencies.append((time.perf_counter() - started) * 1000)
             changed += len(upserts) + len(deletes)
 
     label = f"live: {len(batches)} batches of {args.batch} + take_changes"
-    seconds = timed(label, len(tail), micro_batches)
-    per_batch = seconds / len(batches) * 1000
-    rows_per_batch = changed / len(batches)
-    print(f"live: {per_batch:.1f} ms per batch, {rows_per_batch:.0f} changed rows per batch")
+    timed(label, len(tail), micro_batches)
+    latencies.sort()
+    median, p90 = latencies[len(latencies) // 2], latencies[len(latencies) * 9 // 10]
+    print(f"live: per batch median {median:.1f} ms, p90 {p90:.1f} ms, ", end="")
+    print(f"max {latencies[-1]:.1f} ms; ", end="")
+    print(f"{changed / len(batches):.0f} changed rows per batch")
     same = {r.key: r.value for r in live.rows()} == {r.key: r.value for r in rows}
     print("live rows == bulk rows" if same else "LIVE ROWS DIFFER FROM BULK ROWS")
 

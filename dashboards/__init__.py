@@ -1,6 +1,6 @@
 """Grafana dashboards of kpiflow, built as code with grafana-foundation-sdk.
 
-- `defaults`   shared defaults: data source, the ClickHouse query type, variables, annotations, links
+- `defaults`   shared defaults: data source, ClickHouse query type, variables, annotations, links
 - `panels/`    one function per panel, each with its SQL right above it
 - `wallboard`, `activity`, `pipeline`, `growth`   the dashboards, composed from panels
 - `build`      all dashboards as sorted, stable JSON files (`kpiflow dashboards build`)

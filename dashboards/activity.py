@@ -16,7 +16,7 @@ def activity_dashboard(opts: Options) -> Board:
             opts,
             uid=UID,
             title="Sales activity",
-            description="Action KPIs: activities, outbound contacts and activity points per team and rep.",
+            description="Action KPIs per team and rep: activities, outbound contacts, points.",
             tags=("activity",),
             time_from="now-90d",
             refresh="1m",

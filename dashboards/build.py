@@ -59,7 +59,8 @@ def check(boards: Sequence[Board]) -> None:
     ]
     if problems:
         raise InsightRankingError(
-            "kpiflow never ranks reps on an insight KPI; these panels would:\n  " + "\n  ".join(problems)
+            "kpiflow never ranks reps on an insight KPI; these panels would:\n  "
+            + "\n  ".join(problems)
         )
     uids = [board.uid for board in boards]
     duplicates = sorted({uid for uid in uids if uids.count(uid) > 1})

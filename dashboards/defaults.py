@@ -41,8 +41,20 @@ FORMAT_TABLE = 1
 
 # Grafana unit ids that exist for a currency; anything else is shown with a suffix.
 _CURRENCY_UNITS = {
-    "BRL", "CHF", "CZK", "DKK", "EUR", "GBP", "INR", "JPY", "NOK", "PLN", "SEK", "USD", "ZAR",
-}  # fmt: skip
+    "BRL",
+    "CHF",
+    "CZK",
+    "DKK",
+    "EUR",
+    "GBP",
+    "INR",
+    "JPY",
+    "NOK",
+    "PLN",
+    "SEK",
+    "USD",
+    "ZAR",
+}
 
 
 @dataclass(frozen=True)
@@ -162,7 +174,9 @@ def register_query_variant() -> None:
     from grafana_foundation_sdk.cog import runtime
 
     runtime.register_dataquery_variant(
-        runtime.DataqueryConfig(identifier=DATASOURCE_TYPE, from_json_hook=ClickHouseQuery.from_json)
+        runtime.DataqueryConfig(
+            identifier=DATASOURCE_TYPE, from_json_hook=ClickHouseQuery.from_json
+        )
     )
 
 
@@ -209,7 +223,9 @@ def time_series(
             .placement(cm.LegendPlacement.BOTTOM)
             .calcs([])
         )
-        .tooltip(cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING))
+        .tooltip(
+            cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING)
+        )
         .show_points(cm.VisibilityMode.AUTO)
         .span_nulls(False)
     )
@@ -281,7 +297,9 @@ def team_variable(opts: Options, *, multi: bool = True) -> dash.QueryVariable:
         .include_all(multi)
     )
     if multi:
-        variable = variable.current(model.VariableOption(selected=True, text=["All"], value=["$__all"]))
+        variable = variable.current(
+            model.VariableOption(selected=True, text=["All"], value=["$__all"])
+        )
     return variable
 
 
@@ -317,9 +335,7 @@ def grain_variable(choices: tuple[str, ...], default: str) -> dash.CustomVariabl
         .label("Period")
         .values(",".join(choices))
         .current(model.VariableOption(selected=True, text=default, value=default))
-        .options(
-            [model.VariableOption(selected=c == default, text=c, value=c) for c in choices]
-        )
+        .options([model.VariableOption(selected=c == default, text=c, value=c) for c in choices])
     )
 
 
@@ -341,8 +357,10 @@ PLAN_CHANGES = Sql(
     text="""
         SELECT
             toDateTime(changed_on, ${tz:singlequote}) AS time,
-            concat('Plan ', toString(toYear(quarter_start)), '-Q', toString(toQuarter(quarter_start)),
-                   ' revision ', toString(plan_revision), if(reason = '', '', concat(': ', reason))) AS text,
+            concat(
+                'Plan ', toString(toYear(quarter_start)), '-Q', toString(toQuarter(quarter_start)),
+                ' revision ', toString(plan_revision), if(reason = '', '', concat(': ', reason))
+            ) AS text,
             'plan' AS tags
         FROM plan_changes FINAL
         WHERE $__dateFilter(changed_on)
@@ -452,7 +470,9 @@ def dashboard(
         .timezone(opts.timezone)
         .time(time_from, "now")
         .refresh(refresh)
-        .timepicker(dash.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m", "15m", "1h"]))
+        .timepicker(
+            dash.TimePicker().refresh_intervals(["5s", "10s", "30s", "1m", "5m", "15m", "1h"])
+        )
         .tooltip(model.DashboardCursorSync.CROSSHAIR)
         .readonly()
         .links(links())
@@ -495,7 +515,11 @@ def finish(builder: dash.Dashboard) -> Board:
         panel.id_val = number
         for target in panel.targets or []:
             if isinstance(target, ClickHouseQuery):
-                queries.append(Query(board.uid, f"panel {number}: {panel.title}", target.raw_sql, target.columns))
+                queries.append(
+                    Query(
+                        board.uid, f"panel {number}: {panel.title}", target.raw_sql, target.columns
+                    )
+                )
     for variable in board.templating.list_val if board.templating else []:
         if variable.name in VARIABLE_SQL:
             sql = VARIABLE_SQL[variable.name]

@@ -19,8 +19,12 @@ class InsightRankingError(ConfigError):
     """A dashboard would rank or compare reps on an insight KPI."""
 
 
-INSIGHT_KPIS: tuple[str, ...] = tuple(name for name, spec in CATALOG.items() if spec.kind == "insight")
-RANKABLE_KPIS: tuple[str, ...] = tuple(name for name, spec in CATALOG.items() if spec.kind != "insight")
+INSIGHT_KPIS: tuple[str, ...] = tuple(
+    name for name, spec in CATALOG.items() if spec.kind == "insight"
+)
+RANKABLE_KPIS: tuple[str, ...] = tuple(
+    name for name, spec in CATALOG.items() if spec.kind != "insight"
+)
 
 # SQL that reads rep-level rows or groups by rep.
 _REP_LEVEL = re.compile(r"'rep'|\$\{rep\b|\$rep\b|\brep_id\b", re.IGNORECASE)

@@ -16,12 +16,15 @@ Two steps, in Grafana's order:
    $__fromTime_ms         fromUnixTimestamp64Milli(<from, unix ms>)
    $__toTime_ms           fromUnixTimestamp64Milli(<to, unix ms>)
    $__timeFilter(c)       c >= toDateTime(<from>) AND c <= toDateTime(<to>)
-   $__timeFilter_ms(c)    c >= fromUnixTimestamp64Milli(<from>) AND c <= fromUnixTimestamp64Milli(<to>)
+   $__timeFilter_ms(c)    c >= fromUnixTimestamp64Milli(<from>)
+                          AND c <= fromUnixTimestamp64Milli(<to>)
    $__dateFilter(c)       c >= toDate('<from date>') AND c <= toDate('<to date>')
    $__dateTimeFilter(d, t) and its alias $__dt(d, t)
-                          (d >= toDate(..) AND d <= toDate(..)) AND (t >= toDateTime(..) AND t <= toDateTime(..))
+                          (d >= toDate(..) AND d <= toDate(..))
+                          AND (t >= toDateTime(..) AND t <= toDateTime(..))
    $__timeInterval(c)     toStartOfInterval(toDateTime(c), INTERVAL <interval s, at least 1> second)
-   $__timeInterval_ms(c)  toStartOfInterval(toDateTime64(c, 3), INTERVAL <interval ms, at least 1> millisecond)
+   $__timeInterval_ms(c)  toStartOfInterval(toDateTime64(c, 3),
+                                            INTERVAL <interval ms, at least 1> millisecond)
    $__interval_s          <interval s, at least 1>
 
    Dates are formatted in the time zone of the plugin process, UTC in the official Grafana
@@ -79,7 +82,7 @@ def _format(name: str, value: str | Sequence[str], fmt: str | None) -> str:
     if fmt in ("csv", "raw"):
         return ",".join(values)
     raise MacroError(
-        f"variable {name!r} is used {'without a format' if fmt is None else f'with format {fmt!r}'};"
+        f"variable {name!r} is used {'without a format' if fmt is None else f'with {fmt!r}'};"
         " kpiflow SQL writes ${name:singlequote}, ${name:sqlstring}, ${name:csv} or ${name:raw}"
     )
 
@@ -92,7 +95,9 @@ def interpolate_variables(sql: str, variables: Mapping[str, str | Sequence[str]]
                 return match[0]  # a data source macro or a Grafana global: not ours to replace
             raise MacroError(f"SQL uses the variable {name!r}, which has no test value")
         if match["path"]:
-            raise MacroError(f"variable field paths (${{{name}.{match['path']}}}) are not supported")
+            raise MacroError(
+                f"variable field paths (${{{name}.{match['path']}}}) are not supported"
+            )
         return _format(name, variables[name], match["fmt"] or match["bracket_fmt"])
 
     return _VARIABLE.sub(replace, sql)
@@ -179,7 +184,9 @@ def expand_macros(sql: str, ctx: QueryContext) -> str:
                 raise MacroError(f"$__{name}: unbalanced parentheses")
             inner = sql[end + 1 : close]
             if "(" in inner:
-                raise MacroError(f"$__{name}: nested parentheses in macro arguments are not portable")
+                raise MacroError(
+                    f"$__{name}: nested parentheses in macro arguments are not portable"
+                )
             args = [a.strip() for a in inner.split(",")] if inner.strip() else []
             end = close + 1
         out.append(sql[pos : match.start()])

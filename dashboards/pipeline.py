@@ -35,7 +35,12 @@ def pipeline_dashboard(opts: Options) -> Board:
         pipeline.pipeline_now(opts),
         kpi_series(opts, "won_value", "team", title="Won value per team"),
         kpi_series(opts, "close_rate", "team", title="Close rate per team"),
-        kpi_series(opts, "deal_velocity_days", "team", title="Deal velocity per team (median days opened to won)"),
+        kpi_series(
+            opts,
+            "deal_velocity_days",
+            "team",
+            title="Deal velocity per team (median days opened to won)",
+        ),
         pipeline.stage_days_latest(opts),
         pipeline.stage_days_series(opts),
     ):

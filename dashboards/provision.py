@@ -100,7 +100,7 @@ def provider_yaml(path: str = DASHBOARDS_PATH) -> str:
             }
         ],
     }
-    comment = "# Reads the JSON written by `kpiflow dashboards build --out DIR` (mounted at options.path).\n"
+    comment = "# Reads the JSON of `kpiflow dashboards build --out DIR` (mounted at options.path)\n"
     return _dump(doc, comment)
 
 
@@ -119,6 +119,15 @@ MASTER_BEHIND = Sql(
         GROUP BY kpi, dimension_kind, scope
         ORDER BY kpi, dimension_kind, scope
     """,
+)
+
+
+_SUMMARY = (
+    "Master KPI {{ .Labels.kpi }} is behind pace ({{ .Labels.dimension_kind }} {{ .Labels.scope }})"
+)
+_DESCRIPTION = (
+    "kpi_pacing says the projected end of quarter misses the target. "
+    "Open the KPI Flow wallboard of the team and review the plan."
 )
 
 
@@ -172,10 +181,8 @@ def alerting_yaml(datasource_uid: str) -> str:
                         "for": "30m",
                         "annotations": {
                             # `.Labels`, not `$labels`: a `$` may be read as an env variable
-                            "summary": "Master KPI {{ .Labels.kpi }} is behind pace "
-                            "({{ .Labels.dimension_kind }} {{ .Labels.scope }})",
-                            "description": "kpi_pacing says the projected end of quarter misses the "
-                            "target. Open the KPI Flow wallboard of the team and review the plan.",
+                            "summary": _SUMMARY,
+                            "description": _DESCRIPTION,
                         },
                         "labels": {"service": "kpiflow"},
                         "isPaused": False,
@@ -185,9 +192,9 @@ def alerting_yaml(datasource_uid: str) -> str:
         ],
     }
     comment = (
-        "# Fires when the quarter plan's Master KPI is not on track (kpi_pacing.on_track = 0), one\n"
-        "# alert per team/organisation row; no rows means all on track (noDataState: OK).\n"
-        "# No `$` anywhere: Grafana may expand it as an environment variable in this file.\n"
+        "# Fires when the quarter plan's Master KPI is not on track (kpi_pacing.on_track = 0),\n"
+        "# one alert per team/organisation row; no rows: all on track (noDataState: OK).\n"
+        "# No dollar sign anywhere: Grafana may expand one as an environment variable here.\n"
     )
     return _dump(doc, comment)
 
@@ -201,7 +208,9 @@ def files(datasource_uid: str, dashboards_path: str = DASHBOARDS_PATH) -> dict[s
     }
 
 
-def write(directory: Path, datasource_uid: str, dashboards_path: str = DASHBOARDS_PATH) -> list[Path]:
+def write(
+    directory: Path, datasource_uid: str, dashboards_path: str = DASHBOARDS_PATH
+) -> list[Path]:
     written = []
     for relative, text in files(datasource_uid, dashboards_path).items():
         path = directory / relative

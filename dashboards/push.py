@@ -29,14 +29,20 @@ class Grafana:
         from grafana_client import GrafanaApi
 
         if not self.url.startswith(("http://", "https://")):
-            raise ConfigError(f"KPIFLOW_GRAFANA_URL {self.url!r} must start with http:// or https://")
+            raise ConfigError(
+                f"KPIFLOW_GRAFANA_URL {self.url!r} must start with http:// or https://"
+            )
         return GrafanaApi.from_url(self.url, credential=self.token or None, timeout=self.timeout)
 
 
 def _call(grafana: Grafana, what: str, fn: Callable[[], T]) -> T:
-    """Run one API call; turn transport and auth failures into kpiflow errors that say what to do."""
+    """Run one API call; transport and auth failures become kpiflow errors that say what to do."""
     import niquests
-    from grafana_client.client import GrafanaException, GrafanaTimeoutError, GrafanaUnauthorizedError
+    from grafana_client.client import (
+        GrafanaException,
+        GrafanaTimeoutError,
+        GrafanaUnauthorizedError,
+    )
 
     try:
         return fn()
@@ -47,12 +53,15 @@ def _call(grafana: Grafana, what: str, fn: Callable[[], T]) -> T:
         ) from None
     except GrafanaUnauthorizedError:
         raise ConfigError(
-            f"Grafana at {grafana.url} refused the credentials ({what}): set KPIFLOW_GRAFANA_TOKEN to a "
+            f"Grafana at {grafana.url} refused the credentials ({what}): "
+            "set KPIFLOW_GRAFANA_TOKEN to a "
             "service account token (role Editor for push, Viewer for check)."
         ) from None
     except GrafanaException as exc:
         if exc.status_code == 0:  # transport error wrapped by grafana-client
-            raise RuntimeServiceError(f"cannot reach Grafana at {grafana.url} ({what}): {exc}") from None
+            raise RuntimeServiceError(
+                f"cannot reach Grafana at {grafana.url} ({what}): {exc}"
+            ) from None
         raise
 
 
@@ -67,16 +76,24 @@ def ensure_folder(grafana: Grafana, api: Any) -> None:
         _call(grafana, "read folder", lambda: api.folder.get_folder(FOLDER_UID))
     except GrafanaClientError as exc:
         if _status(exc) != 404:
-            raise RuntimeServiceError(f"Grafana refused to read folder {FOLDER_UID!r}: {exc}") from None
-        _call(grafana, "create folder", lambda: api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID))
+            raise RuntimeServiceError(
+                f"Grafana refused to read folder {FOLDER_UID!r}: {exc}"
+            ) from None
+        _call(
+            grafana, "create folder", lambda: api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+        )
 
 
-def push(grafana: Grafana, boards: Sequence[Board], message: str = "kpiflow dashboards push") -> list[str]:
+def push(
+    grafana: Grafana, boards: Sequence[Board], message: str = "kpiflow dashboards push"
+) -> list[str]:
     """Create or overwrite every board in the KPI Flow folder; returns the dashboards' URLs."""
     from grafana_client.client import GrafanaClientError
 
     if not grafana.token:
-        raise ConfigError("pushing dashboards needs a token: set KPIFLOW_GRAFANA_TOKEN (service account, Editor)")
+        raise ConfigError(
+            "pushing dashboards needs a token: set KPIFLOW_GRAFANA_TOKEN (service account, Editor)"
+        )
     api = grafana.api()
     ensure_folder(grafana, api)
     urls = []
@@ -88,12 +105,16 @@ def push(grafana: Grafana, boards: Sequence[Board], message: str = "kpiflow dash
             "message": message,
         }
         try:
-            answer = _call(grafana, f"save {board.uid}", lambda p=payload: api.dashboard.update_dashboard(p))
+            answer = _call(
+                grafana, f"save {board.uid}", lambda p=payload: api.dashboard.update_dashboard(p)
+            )
         except GrafanaClientError as exc:
             hint = ""
             if "provision" in str(exc).lower():
-                hint = " (it is provisioned from files: change the files and rebuild instead of pushing)"
-            raise RuntimeServiceError(f"Grafana refused dashboard {board.uid}: {exc}{hint}") from None
+                hint = " (it is provisioned from files: rebuild the files instead of pushing)"
+            raise RuntimeServiceError(
+                f"Grafana refused dashboard {board.uid}: {exc}{hint}"
+            ) from None
         urls.append(str(answer.get("url", board.uid)) if isinstance(answer, dict) else board.uid)
     return urls
 
@@ -120,27 +141,52 @@ def check(grafana: Grafana, boards: Sequence[Board], datasource_uid: str) -> lis
     api = grafana.api()
     findings: list[Finding] = []
     try:
-        _call(grafana, "read data source", lambda: api.datasource.get_datasource_by_uid(datasource_uid))
+        _call(
+            grafana,
+            "read data source",
+            lambda: api.datasource.get_datasource_by_uid(datasource_uid),
+        )
         health = _call(grafana, "data source health", lambda: api.datasource.health(datasource_uid))
         status = str(health.get("status", "")) if isinstance(health, dict) else str(health)
         message = health.get("message", "") if isinstance(health, dict) else ""
-        findings.append(Finding(f"data source {datasource_uid}", status.upper() == "OK", f"{status} {message}".strip()))
-    except (GrafanaBadInputError, GrafanaServerError) as exc:  # health answers 400/500 when unhealthy
-        findings.append(Finding(f"data source {datasource_uid}", False, f"health check failed: {exc}"))
+        findings.append(
+            Finding(
+                f"data source {datasource_uid}",
+                status.upper() == "OK",
+                f"{status} {message}".strip(),
+            )
+        )
+    except (
+        GrafanaBadInputError,
+        GrafanaServerError,
+    ) as exc:  # health answers 400/500 when unhealthy
+        findings.append(
+            Finding(f"data source {datasource_uid}", False, f"health check failed: {exc}")
+        )
     except GrafanaClientError as exc:
         findings.append(Finding(f"data source {datasource_uid}", False, f"not found ({exc})"))
 
     for board in boards:
         try:
-            answer = _call(grafana, f"read {board.uid}", lambda b=board: api.dashboard.get_dashboard(b.uid))
+            answer = _call(
+                grafana, f"read {board.uid}", lambda b=board: api.dashboard.get_dashboard(b.uid)
+            )
         except GrafanaClientError as exc:
             findings.append(Finding(f"dashboard {board.uid}", False, f"missing ({exc})"))
             continue
         live = answer.get("dashboard", {}) if isinstance(answer, dict) else {}
         if live.get("title") != board.title:
-            findings.append(Finding(f"dashboard {board.uid}", False, f"title is {live.get('title')!r}"))
+            findings.append(
+                Finding(f"dashboard {board.uid}", False, f"title is {live.get('title')!r}")
+            )
         elif _sql_of(live) != _sql_of(board.json):
-            findings.append(Finding(f"dashboard {board.uid}", False, "present, but its panel SQL differs: rebuild or push"))
+            findings.append(
+                Finding(
+                    f"dashboard {board.uid}",
+                    False,
+                    "present, but its panel SQL differs: rebuild or push",
+                )
+            )
         else:
             findings.append(Finding(f"dashboard {board.uid}", True, "present and up to date"))
     return findings

@@ -40,7 +40,10 @@ def wallboard(
         opts,
         uid=wallboard_uid(team) if team is not None else GENERIC_UID,
         title=title,
-        description="For a TV in kiosk mode: the quarter's Master KPI, focus KPIs, leaderboards, latest events.",
+        description=(
+            "For a TV in kiosk mode: the quarter's Master KPI, focus KPIs, leaderboards, "
+            "latest events."
+        ),
         tags=("wallboard",),
         time_from="now-7d",
         refresh=REFRESH,

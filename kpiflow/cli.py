@@ -32,6 +32,7 @@ COMMAND_MODULES = (
     "kpiflow.commands.replay",    # definitions, replay, promote
     "kpiflow.commands.dashboards",  # dashboards build|push|check
     "kpiflow.commands.verify",    # verify
+    "kpiflow.commands.demo",      # demo
 )
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 
 import logging
 import os
+import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from kpiflow.errors import PoisonFloodError
+from kpiflow.errors import ConfigError, PoisonFloodError
 from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, terminal_index
 from streams.clickhouse_io import ClickHouseIO
 from streams.deadletter import dead_letter_headers
@@ -21,6 +22,29 @@ from streams.triage import Incoming, triage
 log = logging.getLogger("kpiflow.ingest")
 
 SendDeadLetter = Callable[[bytes, list[tuple[str, bytes]]], Awaitable[None]]
+
+CRASH_POINTS = ("before_insert", "after_insert", "after_ack")
+
+
+def crash_hook_from_env() -> tuple[str, int] | None:
+    """TEST-ONLY fault hook: `KPIFLOW_FAULT_CRASH_AT=<point>:<batch>` SIGKILLs the worker.
+
+    <point> is before_insert (triage and dead letters done, raw-log insert not started),
+    after_insert (insert returned, batch not yet acknowledged) or after_ack (batch <batch> was
+    acknowledged: the kill happens when the next batch arrives). <batch> counts the micro-batches
+    of this process from 1. Read once at start-up; unset (production) it costs one `is None` test
+    per batch. Used by tests/faults/ to hit the three crash windows deterministically.
+    """
+    spec = os.environ.get("KPIFLOW_FAULT_CRASH_AT")
+    if not spec:
+        return None
+    point, _, batch = spec.partition(":")
+    if point not in CRASH_POINTS or not batch.isdigit() or int(batch) < 1:
+        raise ConfigError(
+            f"KPIFLOW_FAULT_CRASH_AT={spec!r}: expected <point>:<batch>, point one of "
+            f"{', '.join(CRASH_POINTS)}, batch >= 1 (a test-only hook; unset it in production)"
+        )
+    return point, int(batch)
 
 
 @dataclass
@@ -44,7 +68,12 @@ class IngestService:
         self.poison_cap = poison_cap
         self.metrics = IngestMetrics()
         self.terminals: dict = {}
-        self.dedup_tokens = os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP_TOKENS") != "1"
+        # UNSAFE, for the negative controls of tests/faults only: NO_DEDUP_TOKENS drops the
+        # insert deduplication tokens; NO_DEDUP also skips the lookup of copies already in the
+        # raw log, so a duplicate in a later batch is accepted a second time.
+        self.dedup = os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP") != "1"
+        self.dedup_tokens = self.dedup and os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP_TOKENS") != "1"
+        self.crash_at = crash_hook_from_env()
 
     async def load_state(self) -> None:
         self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
@@ -62,8 +91,17 @@ class IngestService:
                 pass
         return ids
 
+    def _crash_if(self, point: str, batch_number: int) -> None:
+        if self.crash_at == (point, batch_number):
+            log.critical("KPIFLOW_FAULT_CRASH_AT=%s:%s: killing this worker (test-only hook)", point, batch_number)
+            logging.shutdown()
+            os.kill(os.getpid(), signal.SIGKILL)
+
     async def process(self, batch: Sequence[Incoming]) -> None:
-        existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, self._ids(batch))
+        if self.crash_at is not None:
+            self._crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
+        ids = self._ids(batch) if self.dedup else []
+        existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, ids)
         result = triage(batch, self.currency, self.terminals, existing)
         self._check_poison(result)
         for rejected in result.rejected:
@@ -74,12 +112,16 @@ class IngestService:
             await self.send_dead_letter(
                 rejected.value, dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset)
             )
+        if self.crash_at is not None:
+            self._crash_if("before_insert", self.metrics.batches + 1)
         if result.rows:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             await self.io.run_retrying(
                 f"raw-log insert of {len(result.rows)} rows ({token})",
                 self.io.store.insert, "raw_event_log", result.rows, RAW_COLUMNS, token,
             )
+        if self.crash_at is not None:
+            self._crash_if("after_insert", self.metrics.batches + 1)
         self.terminals.update(result.new_terminals)
         m = self.metrics
         m.batches += 1

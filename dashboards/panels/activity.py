@@ -18,8 +18,10 @@ RECENT_ACTIVITY = Sql(
             event_type AS event,
             multiIf(
                 event_type = 'activity.logged', concat(activity_type, ' (', direction, ')'),
-                event_type = 'deal.opened', concat(deal_kind, ' ', product, ': ', amount, ' ', currency),
-                event_type = 'deal.stage_changed', concat(deal_id, ': ', from_stage, ' -> ', to_stage),
+                event_type = 'deal.opened',
+                    concat(deal_kind, ' ', product, ': ', amount, ' ', currency),
+                event_type = 'deal.stage_changed',
+                    concat(deal_id, ': ', from_stage, ' -> ', to_stage),
                 event_type = 'deal.amount_changed', concat(deal_id, ': ', amount, ' ', currency),
                 startsWith(event_type, 'lead.'), lead_id,
                 event_type = 'customer.churned', customer_id,
@@ -35,8 +37,15 @@ RECENT_ACTIVITY = Sql(
 
 def recent_activity(opts: Options, *, w: int = 24, h: int = 10) -> table.Panel:
     return (
-        prepare(table.Panel(), opts, "Recent activity", RECENT_ACTIVITY, w=w, h=h,
-                description="The team's latest 20 events (any type) in the time range, newest first.")
+        prepare(
+            table.Panel(),
+            opts,
+            "Recent activity",
+            RECENT_ACTIVITY,
+            w=w,
+            h=h,
+            description="The team's latest 20 events (any type) in the time range, newest first.",
+        )
         .show_header(True)
         .cell_height(cm.TableCellHeight.SM)
         .override_by_name("time", [prop("custom.width", 200)])
@@ -64,9 +73,15 @@ ACTIVITIES_BY_TYPE = Sql(
 
 def activities_by_type(opts: Options) -> object:
     return time_series(
-        opts, "Activities by type", ACTIVITIES_BY_TYPE,
-        label="activity_type", unit="short", bars=True, w=12, h=8,
-        description="Logged activities of the selected teams and reps per interval, by activity type (raw events).",
+        opts,
+        "Activities by type",
+        ACTIVITIES_BY_TYPE,
+        label="activity_type",
+        unit="short",
+        bars=True,
+        w=12,
+        h=8,
+        description="Activities of the selected teams and reps per interval and type (raw events).",
     )
 
 
@@ -87,8 +102,15 @@ ACTIVITY_MIX = Sql(
 
 def activity_mix(opts: Options) -> bargauge.Panel:
     return (
-        prepare(bargauge.Panel(), opts, "Activity mix in the range", ACTIVITY_MIX, w=12, h=8,
-                description="Logged activities by type over the whole time range (raw events).")
+        prepare(
+            bargauge.Panel(),
+            opts,
+            "Activity mix in the range",
+            ACTIVITY_MIX,
+            w=12,
+            h=8,
+            description="Logged activities by type over the whole time range (raw events).",
+        )
         .reduce_options(cb.ReduceDataOptions().values(True).calcs([]).fields("/^activities$/"))
         .orientation(cm.VizOrientation.HORIZONTAL)
         .display_mode(cm.BarGaugeDisplayMode.BASIC)
@@ -124,12 +146,22 @@ def rep_summary(opts: Options) -> table.Panel:
     for name in _SUMMARY_KPIS:  # a rep table: action and result KPIs only
         require_rankable(name, where="the rep activity summary")
     return (
-        prepare(table.Panel(), opts, "Reps: activities in the range", REP_SUMMARY, w=12, h=10,
-                description="Per rep, summed over the days of the time range (kpi_values, day grain).")
+        prepare(
+            table.Panel(),
+            opts,
+            "Reps: activities in the range",
+            REP_SUMMARY,
+            w=12,
+            h=10,
+            description="Per rep, summed over the days of the time range (kpi_values, day grain).",
+        )
         .show_header(True)
         .sort_by([cb.TableSortByFieldState().display_name("activity_points").desc(True)])
-        .override_by_name("activity_points", [
-            prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
-            prop("color", {"mode": "continuous-BlPu"}),
-        ])
+        .override_by_name(
+            "activity_points",
+            [
+                prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
+                prop("color", {"mode": "continuous-BlPu"}),
+            ],
+        )
     )

@@ -34,20 +34,31 @@ ORGANISATION_GROWTH = Sql(
 
 
 def organisation_growth(opts: Options) -> table.Panel:
-    ratio = [prop("unit", "percentunit"), prop("decimals", 1),
-             prop("custom.cellOptions", {"type": "color-text"}),
-             prop("thresholds", thresholds((None, "red"), (0, "green")).build())]
+    ratio = [
+        prop("unit", "percentunit"),
+        prop("decimals", 1),
+        prop("custom.cellOptions", {"type": "color-text"}),
+        prop("thresholds", thresholds((None, "red"), (0, "green")).build()),
+    ]
     return (
-        prepare(table.Panel(), opts, "Organisation: new business per month with growth", ORGANISATION_GROWTH,
-                w=12, h=10,
-                description="New business value per month and its growth: month over month, year over "
-                            "year, and the growth of the growth (change of YoY from the previous month). "
-                            "Empty where the base month is 0 or missing.")
+        prepare(
+            table.Panel(),
+            opts,
+            "Organisation: new business per month with growth",
+            ORGANISATION_GROWTH,
+            w=12,
+            h=10,
+            description="New business value per month and its growth: month over month, year over "
+            "year, and the growth of the growth (change of YoY from the previous month). "
+            "Empty where the base month is 0 or missing.",
+        )
         .show_header(True)
         .override_by_name("new_business", [prop("unit", opts.money_unit)])
         .override_by_name("mom", [*ratio, prop("displayName", "MoM")])
         .override_by_name("yoy", [*ratio, prop("displayName", "YoY")])
-        .override_by_name("yoy_change", [*ratio, prop("displayName", "YoY change (growth of growth)")])
+        .override_by_name(
+            "yoy_change", [*ratio, prop("displayName", "YoY change (growth of growth)")]
+        )
     )
 
 
@@ -72,9 +83,15 @@ UPSELLS_RENEWALS = Sql(
 
 def upsells_renewals(opts: Options) -> object:
     return time_series(
-        opts, "Upsells and renewals won per month", UPSELLS_RENEWALS,
-        label="series", unit="short", bars=True, w=24, h=8,
-        description="`upsells` and `renewals` (result KPIs): won deals of that kind per month and team.",
+        opts,
+        "Upsells and renewals won per month",
+        UPSELLS_RENEWALS,
+        label="series",
+        unit="short",
+        bars=True,
+        w=24,
+        h=8,
+        description="`upsells`, `renewals` (result KPIs): deals won of that kind per month.",
     )
 
 
@@ -93,9 +110,18 @@ RETENTION_NOW = Sql(
 
 def retention_now(opts: Options) -> stat.Panel:
     return (
-        prepare(stat.Panel(), opts, "Retention, latest quarter (organisation)", RETENTION_NOW, w=6, h=8,
-                description="`retention_rate`: of the customers active at the quarter's start, the share "
-                            "not churned by its end (so far, for the current quarter).")
+        prepare(
+            stat.Panel(),
+            opts,
+            "Retention, latest quarter (organisation)",
+            RETENTION_NOW,
+            w=6,
+            h=8,
+            description=(
+                "`retention_rate`: of the customers active at the quarter's start, the share "
+                "not churned by its end (so far, for the current quarter)."
+            ),
+        )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .unit("percentunit")
         .decimals(1)
@@ -106,7 +132,9 @@ def retention_now(opts: Options) -> stat.Panel:
 
 
 def new_business_per_month(opts: Options) -> object:
-    return kpi_series(opts, "new_business_value", "team", title="New business per month", grain="month")
+    return kpi_series(
+        opts, "new_business_value", "team", title="New business per month", grain="month"
+    )
 
 
 def _growth(opts: Options, kpi: str, title: str) -> object:
@@ -126,4 +154,6 @@ def growth_of_growth(opts: Options) -> object:
 
 
 def retention_per_quarter(opts: Options) -> object:
-    return kpi_series(opts, "retention_rate", "team", title="Retention per quarter", grain="quarter", w=18)
+    return kpi_series(
+        opts, "retention_rate", "team", title="Retention per quarter", grain="quarter", w=18
+    )

@@ -23,7 +23,12 @@ _PERIOD_NOW = {
     "month": "toStartOfMonth(toDate(now(), ${tz:singlequote}))",
     "quarter": "toStartOfQuarter(toDate(now(), ${tz:singlequote}))",
 }
-_PERIOD_NAME = {"day": "today", "week": "this week", "month": "this month", "quarter": "this quarter"}
+_PERIOD_NAME = {
+    "day": "today",
+    "week": "this week",
+    "month": "this month",
+    "quarter": "this quarter",
+}
 
 
 @dataclass(frozen=True)
@@ -37,7 +42,9 @@ class Leaderboard:
         require_rankable(self.kpi, where=f"leaderboard {self.kpi}/{self.grain}")
         spec = catalog_kpi(self.kpi)
         if self.grain not in _PERIOD_NOW or self.grain not in spec.grains:
-            raise ValueError(f"leaderboard {self.kpi}: grain {self.grain!r} is not one of {spec.grains}")
+            raise ValueError(
+                f"leaderboard {self.kpi}: grain {self.grain!r} is not one of {spec.grains}"
+            )
 
     @classmethod
     def parse(cls, text: str) -> Leaderboard:
@@ -69,7 +76,7 @@ def leaderboard_sql(board: Leaderboard) -> Sql:
               )
             ORDER BY value DESC, rep
             LIMIT 10
-        """,
+        """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)
     )
 
 
@@ -84,7 +91,10 @@ def leaderboard(opts: Options, board: Leaderboard, *, w: int = 6, h: int = 8) ->
             leaderboard_sql(board),
             w=w,
             h=h,
-            description=f"Top 10 reps of the team on `{board.kpi}` ({spec.kind} KPI), {_PERIOD_NAME[board.grain]}.",
+            description=(
+                f"Top 10 reps of the team on `{board.kpi}` ({spec.kind} KPI), "
+                f"{_PERIOD_NAME[board.grain]}."
+            ),
         )
         .reduce_options(cb.ReduceDataOptions().values(True).calcs([]).fields("/^value$/").limit(10))
         .orientation(cm.VizOrientation.HORIZONTAL)

@@ -11,7 +11,15 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import gauge, stat, table
 from grafana_foundation_sdk.models import common as cm
 
-from dashboards.defaults import ON_TRACK_MAPPING, PACE_THRESHOLDS, Options, Sql, prepare, prop, thresholds
+from dashboards.defaults import (
+    ON_TRACK_MAPPING,
+    PACE_THRESHOLDS,
+    Options,
+    Sql,
+    prepare,
+    prop,
+    thresholds,
+)
 
 MASTER_KPI = Sql(
     columns=("master_kpi",),
@@ -19,7 +27,8 @@ MASTER_KPI = Sql(
         SELECT concat(kpi, if(dimension_kind = 'team', '', ' (organisation)')) AS master_kpi
         FROM kpi_pacing
         WHERE is_master = 1
-          AND (dimension_kind = 'all' OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+          AND (dimension_kind = 'all'
+               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
     """,
@@ -28,9 +37,18 @@ MASTER_KPI = Sql(
 
 def master_kpi(opts: Options) -> stat.Panel:
     return (
-        prepare(stat.Panel(), opts, "Master KPI", MASTER_KPI, w=6, h=8,
-                description="The Master KPI of this quarter's plan.")
-        .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields("/^master_kpi$/"))
+        prepare(
+            stat.Panel(),
+            opts,
+            "Master KPI",
+            MASTER_KPI,
+            w=6,
+            h=8,
+            description="The Master KPI of this quarter's plan.",
+        )
+        .reduce_options(
+            cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields("/^master_kpi$/")
+        )
         .text_mode(cm.BigValueTextMode.VALUE)
         .color_mode(cm.BigValueColorMode.NONE)
         .graph_mode(cm.BigValueGraphMode.NONE)
@@ -48,7 +66,8 @@ MASTER_PROGRESS = Sql(
             projected_end AS "Projected end of quarter"
         FROM kpi_pacing
         WHERE is_master = 1
-          AND (dimension_kind = 'all' OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+          AND (dimension_kind = 'all'
+               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
     """,
@@ -57,9 +76,15 @@ MASTER_PROGRESS = Sql(
 
 def master_progress(opts: Options) -> stat.Panel:
     return (
-        prepare(stat.Panel(), opts, "Master KPI: actual, target, projected end of quarter",
-                MASTER_PROGRESS, w=10, h=8,
-                description="Quarter to date. Projected end: the current pace carried to the quarter's end.")
+        prepare(
+            stat.Panel(),
+            opts,
+            "Master KPI: actual, target, projected end of quarter",
+            MASTER_PROGRESS,
+            w=10,
+            h=8,
+            description="Quarter to date. Projected end: the current pace carried to quarter end.",
+        )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
         .color_mode(cm.BigValueColorMode.VALUE)
@@ -75,7 +100,8 @@ MASTER_PACE = Sql(
         SELECT pace_ratio AS pace
         FROM kpi_pacing
         WHERE is_master = 1
-          AND (dimension_kind = 'all' OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+          AND (dimension_kind = 'all'
+               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
     """,
@@ -84,8 +110,15 @@ MASTER_PACE = Sql(
 
 def master_pace(opts: Options) -> gauge.Panel:
     return (
-        prepare(gauge.Panel(), opts, "Pace", MASTER_PACE, w=4, h=8,
-                description="Actual so far / expected by today (100% = exactly on plan).")
+        prepare(
+            gauge.Panel(),
+            opts,
+            "Pace",
+            MASTER_PACE,
+            w=4,
+            h=8,
+            description="Actual so far / expected by today (100% = exactly on plan).",
+        )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .unit("percentunit")
         .min(0)
@@ -102,7 +135,8 @@ MASTER_ON_TRACK = Sql(
         SELECT on_track
         FROM kpi_pacing
         WHERE is_master = 1
-          AND (dimension_kind = 'all' OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+          AND (dimension_kind = 'all'
+               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
     """,
@@ -111,8 +145,15 @@ MASTER_ON_TRACK = Sql(
 
 def master_on_track(opts: Options) -> stat.Panel:
     return (
-        prepare(stat.Panel(), opts, "On track?", MASTER_ON_TRACK, w=4, h=8,
-                description="Whether the projected end of quarter reaches the target.")
+        prepare(
+            stat.Panel(),
+            opts,
+            "On track?",
+            MASTER_ON_TRACK,
+            w=4,
+            h=8,
+            description="Whether the projected end of quarter reaches the target.",
+        )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .mappings([ON_TRACK_MAPPING])
         .color_mode(cm.BigValueColorMode.BACKGROUND)
@@ -133,7 +174,8 @@ FOCUS_KPIS = Sql(
             on_track
         FROM kpi_pacing
         WHERE is_master = 0
-          AND (dimension_kind = 'all' OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+          AND (dimension_kind = 'all'
+               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY focus_rank, kpi, dimension_kind = 'team' DESC
         LIMIT 1 BY kpi
     """,
@@ -142,19 +184,32 @@ FOCUS_KPIS = Sql(
 
 def focus_kpis(opts: Options) -> table.Panel:
     return (
-        prepare(table.Panel(), opts, "Other focus KPIs", FOCUS_KPIS, w=12, h=8,
-                description="The quarter's other focus KPIs: quarter to date against target.")
+        prepare(
+            table.Panel(),
+            opts,
+            "Other focus KPIs",
+            FOCUS_KPIS,
+            w=12,
+            h=8,
+            description="The quarter's other focus KPIs: quarter to date against target.",
+        )
         .show_header(True)
-        .override_by_name("pace", [
-            prop("unit", "percentunit"),
-            prop("min", 0),
-            prop("max", 1.5),
-            prop("thresholds", thresholds(*PACE_THRESHOLDS).build()),
-            prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
-        ])
-        .override_by_name("on_track", [
-            prop("mappings", [ON_TRACK_MAPPING]),
-            prop("custom.cellOptions", {"type": "color-background"}),
-            prop("displayName", "on track"),
-        ])
+        .override_by_name(
+            "pace",
+            [
+                prop("unit", "percentunit"),
+                prop("min", 0),
+                prop("max", 1.5),
+                prop("thresholds", thresholds(*PACE_THRESHOLDS).build()),
+                prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
+            ],
+        )
+        .override_by_name(
+            "on_track",
+            [
+                prop("mappings", [ON_TRACK_MAPPING]),
+                prop("custom.cellOptions", {"type": "color-background"}),
+                prop("displayName", "on track"),
+            ],
+        )
     )

@@ -24,29 +24,35 @@ PIPELINE_BY_STAGE = Sql(
     columns=("time", "stage", "value"),
     time_series=True,
     text=f"""
+        WITH
+            $__interval_s AS step,
+            intDiv(toUInt64(toUnixTimestamp($__fromTime)) + step - 1, step) AS first_slot,
+            intDiv(toUInt64(toUnixTimestamp($__toTime)), step) AS last_slot
         SELECT
-            toDateTime(snapshot * $__interval_s) AS time,
+            toDateTime(slot * step) AS time,
             concat(current_stage, ' (', current_currency, ')') AS stage,
             sum(toFloat64OrZero(current_amount)) AS value
         FROM
         (
+            -- each state holds from its event (valid_from) until the deal's next event:
+            -- one row per grid instant slot * step inside that span and the time range
             SELECT
                 current_stage,
                 current_currency,
                 current_amount,
                 arrayJoin(range(
-                    greatest(intDiv(valid_from + $__interval_s - 1, $__interval_s),
-                             intDiv(toUInt64(toUnixTimestamp($__fromTime)) + $__interval_s - 1, $__interval_s)),
-                    least(intDiv(valid_to - 1, $__interval_s),
-                          intDiv(toUInt64(toUnixTimestamp($__toTime)), $__interval_s)) + 1
-                )) AS snapshot
+                    greatest(intDiv(valid_from + step - 1, step), first_slot),
+                    least(intDiv(valid_to - 1, step), last_slot) + 1
+                )) AS slot
             FROM
             (
+                -- a deal's state after each of its deal.* events
                 SELECT
                     toUInt64(toUnixTimestamp(occurred_at)) AS valid_from,
-                    leadInFrame(toUInt64(toUnixTimestamp(occurred_at)), 1, toUInt64({_FAR_FUTURE})) OVER whole AS valid_to,
+                    leadInFrame(valid_from, 1, toUInt64({_FAR_FUTURE})) OVER whole AS valid_to,
                     max(event_type = 'deal.opened') OVER so_far AS opened,
-                    anyLast(nullIf(if(event_type = 'deal.opened', stage, to_stage), '')) OVER so_far AS current_stage,
+                    anyLast(nullIf(if(event_type = 'deal.opened', stage, to_stage), ''))
+                        OVER so_far AS current_stage,
                     anyLast(nullIf(amount, '')) OVER so_far AS current_amount,
                     anyLast(nullIf(currency, '')) OVER so_far AS current_currency,
                     team_id,
@@ -69,20 +75,31 @@ PIPELINE_BY_STAGE = Sql(
         )
         GROUP BY time, stage
         ORDER BY time, stage
-    """,
+    """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)
 )
 
 
 def pipeline_by_stage(opts: Options) -> object:
-    return time_series(
-        opts, "Open pipeline by stage", PIPELINE_BY_STAGE,
-        label="stage", unit="short", bars=False, w=12, h=9,
-        description=(
-            "Sum of the current amounts of open deals per stage, at each instant of the interval grid "
-            "(raw events; amounts in each deal's own currency). Owner: the rep/team of the deal's "
-            "latest deal event at that instant."
-        ),
-    ).stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL).group("A")).fill_opacity(40)
+    return (
+        time_series(
+            opts,
+            "Open pipeline by stage",
+            PIPELINE_BY_STAGE,
+            label="stage",
+            unit="short",
+            bars=False,
+            w=12,
+            h=9,
+            description=(
+                "Sum of the current amounts of open deals per stage, at each instant of the "
+                "interval grid (raw events; amounts in each deal's own currency). "
+                "Owner: the rep/team of the deal's "
+                "latest deal event at that instant."
+            ),
+        )
+        .stacking(cb.StackingConfig().mode(cm.StackingMode.NORMAL).group("A"))
+        .fill_opacity(40)
+    )
 
 
 PIPELINE_NOW = Sql(
@@ -95,8 +112,11 @@ PIPELINE_NOW = Sql(
         (
             SELECT
                 deal_id,
-                argMaxIf(if(event_type = 'deal.opened', stage, to_stage), (occurred_at, ingested_at),
-                         event_type != 'deal.amount_changed') AS last_stage,
+                argMaxIf(
+                    if(event_type = 'deal.opened', stage, to_stage),
+                    (occurred_at, ingested_at),
+                    event_type != 'deal.amount_changed'
+                ) AS last_stage,
                 argMaxIf(amount, (occurred_at, ingested_at), amount != '') AS last_amount,
                 argMaxIf(currency, (occurred_at, ingested_at), currency != '') AS last_currency,
                 argMax(team_id, (occurred_at, ingested_at)) AS owner_team,
@@ -114,22 +134,33 @@ PIPELINE_NOW = Sql(
           AND owner_rep IN (${{rep:singlequote}})
         GROUP BY last_stage, last_currency
         ORDER BY indexOf({_STAGE_ORDER}, last_stage), last_currency
-    """,
+    """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)
 )
 
 
 def pipeline_now(opts: Options) -> barchart.Panel:
     return (
-        prepare(barchart.Panel(), opts, "Open pipeline at the end of the range, by stage", PIPELINE_NOW,
-                w=12, h=9,
-                description="Open deals at the end of the time range, summed per stage (deal currency).")
+        prepare(
+            barchart.Panel(),
+            opts,
+            "Open pipeline at the end of the range, by stage",
+            PIPELINE_NOW,
+            w=12,
+            h=9,
+            description="Open deals at the end of the range, summed per stage (deal currency).",
+        )
         .x_field("stage")
         .orientation(cm.VizOrientation.HORIZONTAL)
         .show_value(cm.VisibilityMode.AUTO)
         .unit("short")
         .fill_opacity(80)
-        .legend(cb.VizLegendOptions().show_legend(False).display_mode(cm.LegendDisplayMode.LIST)
-                .placement(cm.LegendPlacement.BOTTOM).calcs([]))
+        .legend(
+            cb.VizLegendOptions()
+            .show_legend(False)
+            .display_mode(cm.LegendDisplayMode.LIST)
+            .placement(cm.LegendPlacement.BOTTOM)
+            .calcs([])
+        )
     )
 
 
@@ -149,22 +180,31 @@ STAGE_DAYS_LATEST = Sql(
           AND $__dateFilter(period_start)
         GROUP BY stage, team
         ORDER BY indexOf({_STAGE_ORDER}, stage), team
-    """,
+    """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)
 )
 
 
 def stage_days_latest(opts: Options) -> table.Panel:
     return (
-        prepare(table.Panel(), opts, "Time per stage (median days, latest period in range)",
-                STAGE_DAYS_LATEST, w=12, h=9,
-                description="`stage_days:<stage>` (insight KPI, teams only): median days in each stage "
-                            "over stays that ended in the period; the latest period in the range.")
+        prepare(
+            table.Panel(),
+            opts,
+            "Time per stage (median days, latest period in range)",
+            STAGE_DAYS_LATEST,
+            w=12,
+            h=9,
+            description="`stage_days:<stage>` (insight KPI, teams only): median days in each stage "
+            "over stays that ended in the period; the latest period in the range.",
+        )
         .show_header(True)
-        .override_by_name("median_days", [
-            prop("unit", "d"),
-            prop("decimals", 1),
-            prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
-        ])
+        .override_by_name(
+            "median_days",
+            [
+                prop("unit", "d"),
+                prop("decimals", 1),
+                prop("custom.cellOptions", {"type": "gauge", "mode": "basic"}),
+            ],
+        )
     )
 
 
@@ -189,8 +229,12 @@ STAGE_DAYS_SERIES = Sql(
 
 def stage_days_series(opts: Options) -> object:
     return time_series(
-        opts, "Time per stage over time (median days)", STAGE_DAYS_SERIES,
-        label="series", unit="d", w=24, h=9,
+        opts,
+        "Time per stage over time (median days)",
+        STAGE_DAYS_SERIES,
+        label="series",
+        unit="d",
+        w=24,
+        h=9,
         description="`stage_days:<stage>` per team and stage (insight KPI, teams only).",
     )
-

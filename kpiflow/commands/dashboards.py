@@ -39,7 +39,8 @@ LeaderboardOption = Annotated[
     ),
 ]
 UrlOption = Annotated[
-    str | None, typer.Option("--url", help="Grafana URL (default: env KPIFLOW_GRAFANA_URL)", show_envvar=False)
+    str | None,
+    typer.Option("--url", help="Grafana URL (default: env KPIFLOW_GRAFANA_URL)", show_envvar=False),
 ]
 
 
@@ -61,7 +62,11 @@ def _boards(teams: str | None, leaderboards: list[str] | None):
     from dashboards.defaults import Options
     from dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
 
-    boards_spec = tuple(Leaderboard.parse(text) for text in leaderboards) if leaderboards else DEFAULT_LEADERBOARDS
+    boards_spec = (
+        tuple(Leaderboard.parse(text) for text in leaderboards)
+        if leaderboards
+        else DEFAULT_LEADERBOARDS
+    )
     if len(boards_spec) > 2:
         raise ConfigError("a wallboard has room for at most two --leaderboard")
     try:
@@ -80,16 +85,23 @@ def _grafana(url: str | None):
 def build(
     out: Annotated[
         Path | None,
-        typer.Option("--out", envvar="KPIFLOW_DASHBOARDS_DIR", show_envvar=False,
-                     help="folder for the JSON files, read by Grafana's file provider "
-                          "(env KPIFLOW_DASHBOARDS_DIR; default: KPIFLOW_DATA_DIR/dashboards)"),
+        typer.Option(
+            "--out",
+            envvar="KPIFLOW_DASHBOARDS_DIR",
+            show_envvar=False,
+            help="folder for the JSON files, read by Grafana's file provider "
+            "(env KPIFLOW_DASHBOARDS_DIR; default: KPIFLOW_DATA_DIR/dashboards)",
+        ),
     ] = None,
     teams: TeamsOption = None,
     leaderboard: LeaderboardOption = None,
     provisioning: Annotated[
         Path | None,
-        typer.Option("--provisioning", help="also write Grafana provisioning files (data source, "
-                     "dashboard provider, alert rule) for the configured data source uid to this folder"),
+        typer.Option(
+            "--provisioning",
+            help="also write Grafana provisioning files (data source, "
+            "dashboard provider, alert rule) for the configured data source uid to this folder",
+        ),
     ] = None,
 ) -> None:
     """Write every dashboard as sorted, stable JSON, one <uid>.json each.
@@ -115,8 +127,10 @@ def build(
             console.print(f"wrote {path}")
     wallboards = sum(1 for b in boards if b.uid.startswith("kpiflow-wb-"))
     if not wallboards:
-        err_console.print("[yellow]no teams yet[/]: only the team-picker wallboard was written; "
-                          "rebuild once data has arrived, or pass --teams")
+        err_console.print(
+            "[yellow]no teams yet[/]: only the team-picker wallboard was written; "
+            "rebuild once data has arrived, or pass --teams"
+        )
 
 
 def push(
@@ -136,7 +150,9 @@ def push(
     boards = _boards(teams, leaderboard)
     grafana = _grafana(url)
     for link in push_boards(grafana, boards):
-        console.print(f"pushed {grafana.url.rstrip('/')}{link if link.startswith('/') else '/d/' + link}")
+        console.print(
+            f"pushed {grafana.url.rstrip('/')}{link if link.startswith('/') else '/d/' + link}"
+        )
 
 
 def check(

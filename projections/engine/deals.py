@@ -18,6 +18,9 @@ Readings of the spec used here (see also the module docstrings of pipeline and c
 - `deal_velocity_days` is (won - opened) as exact instants, also when the data puts the opening
   after the win (a negative duration is what the events say; it is not dropped).
 - won_value without any known amount adds 0 (a won_value row of 0 exists: the deal counted).
+- Only a `deal.stage_changed` wins, loses or closes a deal; a `deal.opened` already in `won` or
+  `lost` is not a win, but it never puts the deal in the pipeline either.
+- A change to the stage the deal is already in still ends the stay and starts a new one.
 """
 
 from __future__ import annotations

@@ -22,9 +22,16 @@ TEAM_OF = {rep: team for team, reps in TEAMS.items() for rep in reps}
 ACTIVITY_TYPES = ("call", "email", "meeting", "voicemail", "linkedin_message", "intake", "demo")
 
 KPI_COLUMNS = (
-    "definition_version", "kpi", "grain", "period_start", "dimension_kind", "dimension", "value",
-    "revision", "is_deleted",
-)  # fmt: skip
+    "definition_version",
+    "kpi",
+    "grain",
+    "period_start",
+    "dimension_kind",
+    "dimension",
+    "value",
+    "revision",
+    "is_deleted",
+)
 
 
 def _noise(*parts: object) -> float:
@@ -77,17 +84,48 @@ def kpi_rows(today: date) -> list[list[object]]:
         for grain in spec.grains:
             for period in _periods(grain, today):
                 for kind, dimension in dimensions:
-                    rows.append([1, name, grain, period, kind, dimension,
-                                 _value(name, grain, period, dimension), 1, 0])  # fmt: skip
+                    rows.append(
+                        [
+                            1,
+                            name,
+                            grain,
+                            period,
+                            kind,
+                            dimension,
+                            _value(name, grain, period, dimension),
+                            1,
+                            0,
+                        ]
+                    )
     return rows
 
 
 RAW_COLUMNS = (
-    "event_id", "event_type", "schema_version", "occurred_at", "source", "rep_id", "team_id",
-    "lead_id", "deal_id", "customer_id", "activity_type", "direction", "deal_kind", "product",
-    "amount", "currency", "stage", "from_stage", "to_stage", "reason", "payload", "topic",
-    "partition", "offset",
-)  # fmt: skip
+    "event_id",
+    "event_type",
+    "schema_version",
+    "occurred_at",
+    "source",
+    "rep_id",
+    "team_id",
+    "lead_id",
+    "deal_id",
+    "customer_id",
+    "activity_type",
+    "direction",
+    "deal_kind",
+    "product",
+    "amount",
+    "currency",
+    "stage",
+    "from_stage",
+    "to_stage",
+    "reason",
+    "payload",
+    "topic",
+    "partition",
+    "offset",
+)
 
 
 def raw_events(now: datetime) -> list[list[object]]:
@@ -99,19 +137,39 @@ def raw_events(now: datetime) -> list[list[object]]:
         offset += 1
         row = {c: "" for c in RAW_COLUMNS}
         row.update(
-            event_id=str(uuid.UUID(int=offset)), event_type=event_type, schema_version=1,
-            occurred_at=at, source="test", rep_id=rep, team_id=TEAM_OF[rep], payload="{}",
-            topic="sales.events", partition=0, offset=offset, **fields,
-        )  # fmt: skip
+            event_id=str(uuid.UUID(int=offset)),
+            event_type=event_type,
+            schema_version=1,
+            occurred_at=at,
+            source="test",
+            rep_id=rep,
+            team_id=TEAM_OF[rep],
+            payload="{}",
+            topic="sales.events",
+            partition=0,
+            offset=offset,
+            **fields,
+        )
         rows.append([row[c] for c in RAW_COLUMNS])
 
     for i, rep in enumerate(REPS):
         # activities: one every 6 hours for 100 days, and one just now (the current period)
         for n in range(400):
             kind = ACTIVITY_TYPES[(n + i) % len(ACTIVITY_TYPES)]
-            add(now - timedelta(hours=6 * n + i), "activity.logged", rep, activity_type=kind,
-                direction="outbound" if n % 3 else "inbound")  # fmt: skip
-        add(now - timedelta(seconds=30), "activity.logged", rep, activity_type="call", direction="outbound")
+            add(
+                now - timedelta(hours=6 * n + i),
+                "activity.logged",
+                rep,
+                activity_type=kind,
+                direction="outbound" if n % 3 else "inbound",
+            )
+        add(
+            now - timedelta(seconds=30),
+            "activity.logged",
+            rep,
+            activity_type="call",
+            direction="outbound",
+        )
         # leads
         add(now - timedelta(days=20), "lead.created", rep, lead_id=f"lead-{rep}")
         add(now - timedelta(days=19), "lead.qualification_assessed", rep, lead_id=f"lead-{rep}")
@@ -119,20 +177,59 @@ def raw_events(now: datetime) -> list[list[object]]:
         for d in range(4):
             deal = f"deal-{rep}-{d}"
             opened = now - timedelta(days=60 - 10 * d)
-            add(opened, "deal.opened", rep, deal_id=deal, customer_id=f"cust-{rep}-{d}",
-                deal_kind=("new_business", "upsell", "renewal", "new_business")[d], product="enterprise",
-                amount=f"{10000 + 1000 * d}.00", currency="EUR" if d != 3 else "USD", stage="qualified")  # fmt: skip
-            add(opened + timedelta(days=5), "deal.stage_changed", rep, deal_id=deal,
-                from_stage="qualified", to_stage="proposal")  # fmt: skip
-            add(opened + timedelta(days=7), "deal.amount_changed", rep, deal_id=deal,
-                amount=f"{12000 + 1000 * d}.50", currency="EUR" if d != 3 else "USD")  # fmt: skip
+            add(
+                opened,
+                "deal.opened",
+                rep,
+                deal_id=deal,
+                customer_id=f"cust-{rep}-{d}",
+                deal_kind=("new_business", "upsell", "renewal", "new_business")[d],
+                product="enterprise",
+                amount=f"{10000 + 1000 * d}.00",
+                currency="EUR" if d != 3 else "USD",
+                stage="qualified",
+            )
+            add(
+                opened + timedelta(days=5),
+                "deal.stage_changed",
+                rep,
+                deal_id=deal,
+                from_stage="qualified",
+                to_stage="proposal",
+            )
+            add(
+                opened + timedelta(days=7),
+                "deal.amount_changed",
+                rep,
+                deal_id=deal,
+                amount=f"{12000 + 1000 * d}.50",
+                currency="EUR" if d != 3 else "USD",
+            )
             if d == 0:
-                add(opened + timedelta(days=20), "deal.stage_changed", rep, deal_id=deal,
-                    from_stage="proposal", to_stage="won")  # fmt: skip
+                add(
+                    opened + timedelta(days=20),
+                    "deal.stage_changed",
+                    rep,
+                    deal_id=deal,
+                    from_stage="proposal",
+                    to_stage="won",
+                )
             if d == 1:
-                add(opened + timedelta(days=25), "deal.stage_changed", rep, deal_id=deal,
-                    from_stage="proposal", to_stage="lost")  # fmt: skip
-        add(now - timedelta(days=3), "customer.churned", rep, customer_id=f"cust-{rep}-0", reason="budget")
+                add(
+                    opened + timedelta(days=25),
+                    "deal.stage_changed",
+                    rep,
+                    deal_id=deal,
+                    from_stage="proposal",
+                    to_stage="lost",
+                )
+        add(
+            now - timedelta(days=3),
+            "customer.churned",
+            rep,
+            customer_id=f"cust-{rep}-0",
+            reason="budget",
+        )
     return rows
 
 
@@ -170,11 +267,15 @@ def plan_text(today: date) -> str:
     first, recent = start + timedelta(days=1), today - timedelta(days=2)
     changes = []
     if first <= today:
-        changes.append(f"  - date: {first.isoformat()}\n    reason: more pipeline\n"
-                       "    targets:\n      activity_points:\n        team: 600\n")
+        changes.append(
+            f"  - date: {first.isoformat()}\n    reason: more pipeline\n"
+            "    targets:\n      activity_points:\n        team: 600\n"
+        )
     if recent > first:  # one inside the wallboard's 7 days
-        changes.append(f"  - date: {recent.isoformat()}\n    reason: calls first\n"
-                       "    targets:\n      activity_points:\n        rep: 120\n")
+        changes.append(
+            f"  - date: {recent.isoformat()}\n    reason: calls first\n"
+            "    targets:\n      activity_points:\n        rep: 120\n"
+        )
     if changes:
         text += "changes:\n" + "".join(changes)
     return text

@@ -19,13 +19,31 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 def _run_build(out: Path, seed: str) -> subprocess.CompletedProcess:
-    env = {**os.environ, "PYTHONHASHSEED": seed, "KPIFLOW_DATA_DIR": str(out.parent / "data"),
-           "KPIFLOW_ENV_FILE": str(out.parent / "no.env")}  # fmt: skip
+    env = {
+        **os.environ,
+        "PYTHONHASHSEED": seed,
+        "KPIFLOW_DATA_DIR": str(out.parent / "data"),
+        "KPIFLOW_ENV_FILE": str(out.parent / "no.env"),
+    }
     return subprocess.run(
-        [sys.executable, "-m", "kpiflow.cli", "dashboards", "build", "--out", str(out),
-         "--teams", "south,north,west's,north"],
-        cwd=ROOT, env=env, capture_output=True, text=True, timeout=120, check=False,
-    )  # fmt: skip
+        [
+            sys.executable,
+            "-m",
+            "kpiflow.cli",
+            "dashboards",
+            "build",
+            "--out",
+            str(out),
+            "--teams",
+            "south,north,west's,north",
+        ],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
 
 
 def test_two_runs_write_byte_identical_files(tmp_path):
@@ -44,7 +62,10 @@ def test_json_is_sorted_and_indented(tmp_path):
     boards = build_all(Options(), ["north"])
     for path in write(boards, tmp_path):
         text = path.read_text(encoding="utf-8")
-        assert text == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        assert (
+            text
+            == json.dumps(json.loads(text), sort_keys=True, indent=2, ensure_ascii=False) + "\n"
+        )
 
 
 def test_rewrite_removes_stale_team_boards_only(tmp_path):
@@ -78,8 +99,16 @@ def cli(monkeypatch, tmp_path):
 
 
 def test_cli_build_with_provisioning(cli, tmp_path):
-    result = cli("dashboards", "build", "--out", str(tmp_path / "out"), "--teams", "north",
-                 "--provisioning", str(tmp_path / "prov"))  # fmt: skip
+    result = cli(
+        "dashboards",
+        "build",
+        "--out",
+        str(tmp_path / "out"),
+        "--teams",
+        "north",
+        "--provisioning",
+        str(tmp_path / "prov"),
+    )
     assert result.exit_code == 0, result.output
     board = json.loads((tmp_path / "out" / "kpiflow-activity.json").read_text())
     assert board["panels"][0]["datasource"]["uid"] == "ch-test"
@@ -88,8 +117,16 @@ def test_cli_build_with_provisioning(cli, tmp_path):
 
 
 def test_cli_refuses_an_insight_leaderboard(cli, tmp_path):
-    result = cli("dashboards", "build", "--out", str(tmp_path / "out"), "--teams", "north",
-                 "--leaderboard", "close_rate/month")  # fmt: skip
+    result = cli(
+        "dashboards",
+        "build",
+        "--out",
+        str(tmp_path / "out"),
+        "--teams",
+        "north",
+        "--leaderboard",
+        "close_rate/month",
+    )
     assert result.exit_code != 0
     assert "insight KPI" in str(result.exception)
     assert not (tmp_path / "out").exists()
@@ -106,9 +143,21 @@ def test_cli_build_reads_teams_from_clickhouse(cli, tmp_path, monkeypatch, chdb_
     store = ClickHouseStore(chdb_dsn, database)
     try:
         apply_migrations(store)
-        store.insert("kpi_rows", [[1, "activities", "day", date(2026, 1, 5), "team", t, 1.0, 1, 0] for t in ("b", "a")],
-                     ["definition_version", "kpi", "grain", "period_start", "dimension_kind", "dimension",
-                      "value", "revision", "is_deleted"])  # fmt: skip
+        store.insert(
+            "kpi_rows",
+            [[1, "activities", "day", date(2026, 1, 5), "team", t, 1.0, 1, 0] for t in ("b", "a")],
+            [
+                "definition_version",
+                "kpi",
+                "grain",
+                "period_start",
+                "dimension_kind",
+                "dimension",
+                "value",
+                "revision",
+                "is_deleted",
+            ],
+        )
         store.insert("live_version", [["live", 1, 1]], ["name", "version", "revision"])
         monkeypatch.setenv("KPIFLOW_CLICKHOUSE_DSN", chdb_dsn)
         monkeypatch.setenv("KPIFLOW_CLICKHOUSE_DATABASE", database)

@@ -37,7 +37,9 @@ def test_sdk_model_reads_the_json_back_unchanged(uid):
     for annotation in original["annotations"]["list"]:
         if "target" in annotation:
             target = annotation["target"]
-            assert json.loads(json.dumps(ClickHouseQuery.from_json(target), cls=JSONEncoder)) == target
+            assert (
+                json.loads(json.dumps(ClickHouseQuery.from_json(target), cls=JSONEncoder)) == target
+            )
 
 
 @pytest.mark.parametrize("uid", sorted(BOARDS))
@@ -57,8 +59,14 @@ def test_structure(uid):
     for panel in panels:
         pos = panel["gridPos"]
         assert set(pos) >= {"h", "w", "x", "y"}
-        assert pos["w"] > 0 and pos["h"] > 0 and pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel["title"]
-        mine = {(x, y) for x in range(pos["x"], pos["x"] + pos["w"]) for y in range(pos["y"], pos["y"] + pos["h"])}
+        assert pos["w"] > 0 and pos["h"] > 0 and pos["x"] >= 0 and pos["x"] + pos["w"] <= 24, panel[
+            "title"
+        ]
+        mine = {
+            (x, y)
+            for x in range(pos["x"], pos["x"] + pos["w"])
+            for y in range(pos["y"], pos["y"] + pos["h"])
+        }
         assert not mine & cells, f"{panel['title']} overlaps another panel"
         cells |= mine
         assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": "kpiflow-clickhouse"}
@@ -88,8 +96,17 @@ def test_every_variable_used_in_sql_is_defined(uid):
 
 def test_the_dashboards():
     titles = {b.json["title"] for b in BOARDS.values()}
-    assert {"Sales activity", "Pipeline and velocity", "Growth and customers", "KPI Flow wallboard"} <= titles
-    assert {"KPI Flow wallboard: north", "KPI Flow wallboard: south", "KPI Flow wallboard: west's"} <= titles
+    assert {
+        "Sales activity",
+        "Pipeline and velocity",
+        "Growth and customers",
+        "KPI Flow wallboard",
+    } <= titles
+    assert {
+        "KPI Flow wallboard: north",
+        "KPI Flow wallboard: south",
+        "KPI Flow wallboard: west's",
+    } <= titles
 
 
 def test_wallboards_are_for_a_tv():

@@ -45,9 +45,20 @@ def test_leaderboards_on_action_and_result_kpis_are_fine(kpi):
 
 
 def test_the_scan_finds_rep_level_insight_sql():
-    assert insight_rankings("SELECT dimension, value FROM kpi_values WHERE kpi = 'close_rate' AND dimension_kind = 'rep'") == ["close_rate"]
-    assert insight_rankings("SELECT * FROM kpi_values WHERE kpi LIKE 'stage_days:%' AND dimension IN (${rep:singlequote})") == ["stage_days:*"]
-    assert insight_rankings("SELECT * FROM kpi_values WHERE kpi = 'close_rate' AND dimension_kind = 'team'") == []
+    assert insight_rankings(
+        "SELECT dimension, value FROM kpi_values "
+        "WHERE kpi = 'close_rate' AND dimension_kind = 'rep'"
+    ) == ["close_rate"]
+    assert insight_rankings(
+        "SELECT * FROM kpi_values "
+        "WHERE kpi LIKE 'stage_days:%' AND dimension IN (${rep:singlequote})"
+    ) == ["stage_days:*"]
+    assert (
+        insight_rankings(
+            "SELECT * FROM kpi_values WHERE kpi = 'close_rate' AND dimension_kind = 'team'"
+        )
+        == []
+    )
     assert insight_rankings("SELECT rep_id, count() FROM raw_events GROUP BY rep_id") == []
 
 
@@ -60,7 +71,9 @@ def test_no_generated_panel_reads_an_insight_kpi_at_rep_level():
             assert insight_rankings(query.sql) == [], f"{board.uid} {query.where}"
     assert scanned > 50
     # and the insight KPIs the dashboards do show are all at team/organisation level
-    insight_sql = [q for b in boards for q in b.queries if any(f"'{k}'" in q.sql for k in INSIGHT_KPIS)]
+    insight_sql = [
+        q for b in boards for q in b.queries if any(f"'{k}'" in q.sql for k in INSIGHT_KPIS)
+    ]
     assert insight_sql and all("'rep'" not in q.sql and "${rep" not in q.sql for q in insight_sql)
 
 
@@ -69,9 +82,15 @@ def test_the_build_refuses_a_board_that_ranks_reps_on_an_insight_kpi():
         uid="kpiflow-bad",
         title="bad",
         json={},
-        queries=(Query("kpiflow-bad", "panel 1: x",
-                       "SELECT dimension, value FROM kpi_values WHERE kpi = 'close_rate' "
-                       "AND dimension_kind = 'rep' ORDER BY value DESC", ("dimension", "value")),),
-    )  # fmt: skip
+        queries=(
+            Query(
+                "kpiflow-bad",
+                "panel 1: x",
+                "SELECT dimension, value FROM kpi_values WHERE kpi = 'close_rate' "
+                "AND dimension_kind = 'rep' ORDER BY value DESC",
+                ("dimension", "value"),
+            ),
+        ),
+    )
     with pytest.raises(InsightRankingError, match="kpiflow-bad panel 1"):
         check([bad])

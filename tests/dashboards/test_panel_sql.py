@@ -19,8 +19,13 @@ from tests.dashboards.dataset import TEAMS
 BOARDS: dict[str, Board] = {b.uid: b for b in build_all(Options(), sorted(TEAMS))}
 
 _RELATIVE = re.compile(r"^now-(\d+)([mhdwy])$")
-_UNIT = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1),
-         "w": timedelta(weeks=1), "y": timedelta(days=365)}  # fmt: skip
+_UNIT = {
+    "m": timedelta(minutes=1),
+    "h": timedelta(hours=1),
+    "d": timedelta(days=1),
+    "w": timedelta(weeks=1),
+    "y": timedelta(days=365),
+}
 
 
 def _variable(board: Board, name: str) -> dict[str, Any] | None:
@@ -41,7 +46,9 @@ def context(board: Board, facts: dict[str, Any], grain: str | None, tz: str) -> 
     assert match, board.json["time"]
     now: datetime = facts["now"]
     start = now - int(match[1]) * _UNIT[match[2]]
-    interval = max(timedelta(seconds=int((now - start).total_seconds() / 1000)), timedelta(seconds=1))
+    interval = max(
+        timedelta(seconds=int((now - start).total_seconds() / 1000)), timedelta(seconds=1)
+    )
     team = _variable(board, "team")
     if team["type"] == "constant":
         teams: list[str] = [team["query"]]
@@ -72,7 +79,9 @@ def test_every_query_runs_and_returns_its_columns(panel_db, uid, tz):
                 failures.append(f"{where}: {str(exc).splitlines()[0]}\n{sql}")
                 continue
             if columns != list(query.columns):
-                failures.append(f"{where}: columns {columns}, the panel reads {list(query.columns)}")
+                failures.append(
+                    f"{where}: columns {columns}, the panel reads {list(query.columns)}"
+                )
             if not rows:
                 failures.append(f"{where}: no rows on the populated data set\n{sql}")
     assert not failures, "\n\n".join(failures)
@@ -110,5 +119,8 @@ def test_alert_rule_query_lists_master_rows_behind_pace(panel_db):
     if elapsed == 0:
         pytest.skip("first working day of the quarter: nothing can be behind yet")
     # the default team target is out of reach: south and west's are behind, north is not
-    assert {(r[0], r[1], r[2]) for r in rows} == {("won_value", "team", "south"), ("won_value", "team", "west's")}
+    assert {(r[0], r[1], r[2]) for r in rows} == {
+        ("won_value", "team", "south"),
+        ("won_value", "team", "west's"),
+    }
     assert all(r[3] >= 1 for r in rows)

@@ -124,6 +124,23 @@ def test_start_refuses_a_port_in_use(broker, tmp_path):
     assert not runtime.stop(tmp_path)
 
 
+def test_wait_ready_answers_for_a_broker_and_times_out_without_one(broker):
+    runtime.wait_ready(broker.bootstrap, timeout=10)
+
+    with pytest.raises(RuntimeServiceError, match="did not answer within 1s"):
+        runtime.wait_ready(f"127.0.0.1:{free_port()}", timeout=1)
+
+
+def test_a_broker_that_dies_while_starting_is_reported_with_its_log(tmp_path):
+    data = tmp_path / "kafka" / "data"
+    data.mkdir(parents=True)
+    (data / "meta.properties").write_text("version=1\ncluster.id=x\nnode.id=7\n")
+
+    with pytest.raises(RuntimeServiceError, match=r"(?s)exited while starting.*node id 7"):
+        runtime.start(tmp_path, port=free_port(), controller_port=free_port())
+    assert not runtime.is_running(tmp_path)
+
+
 def test_ensure_topics_creates_missing_topics_once(broker):
     events, _ = names()
     dlq = events + ".dlq"
