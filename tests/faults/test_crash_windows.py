@@ -47,3 +47,16 @@ def test_sigkill_in_each_crash_window_loses_nothing_and_counts_nothing_twice(pip
         survivor.stop()  # and once more with the worker stopped: the embedded engine directly
         code, doc = run_verify(pipeline)
         assert code == 0, (differences(doc), doc)
+
+
+def test_negative_control_without_deduplication_verify_fails(pipeline):
+    """The suite can fail: with the dedup safeguards off (test-only KPIFLOW_UNSAFE_NO_DEDUP: no
+    insert tokens, no lookup of copies already stored) the same crash lets later copies of
+    events into the raw log, and verify must say so (exit 1)."""
+    crash_and_recover(pipeline, "after_insert", KPIFLOW_UNSAFE_NO_DEDUP="1")
+    code, doc = run_verify(pipeline)
+    print(code, differences(doc), doc["stats"])
+    assert code == 1, doc
+    found = differences(doc)
+    assert found.get("raw_log.wrong_copy", 0) > 0  # a later copy replaced the accepted one
+    assert found.get("kpis.different", 0) + found.get("kpis.missing", 0) + found.get("kpis.extra", 0) > 0
