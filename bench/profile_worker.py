@@ -71,6 +71,7 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     from collections import defaultdict
 
     from kpiflow.settings import Settings
+    from projections.store import ClickHouseStore
     from streams.clickhouse_io import ClickHouseIO
     from streams.worker import run_worker
 
@@ -98,6 +99,25 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
         return await original_run(self, timed, *args)
 
     ClickHouseIO.run = run
+    queries: dict[str, list] = defaultdict(lambda: [0, 0.0])
+
+    def timed_method(name: str):
+        original = getattr(ClickHouseStore, name)
+
+        def wrapper(self, first, *args, **kwargs):
+            label = f"insert {first}" if name == "insert" else " ".join(str(first).split())[:90]
+            began = time.perf_counter()
+            try:
+                return original(self, first, *args, **kwargs)
+            finally:
+                entry = queries[label]
+                entry[0] += 1
+                entry[1] += time.perf_counter() - began
+
+        setattr(ClickHouseStore, name, wrapper)
+
+    for method in ("rows", "arrow", "command", "insert"):
+        timed_method(method)
     started = time.perf_counter()
 
     def dump() -> None:
@@ -106,6 +126,7 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
         (out / "calls.json").write_text(json.dumps({
             "wall_seconds": time.perf_counter() - started,
             "calls": {k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in calls.items()},
+            "queries": {k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in queries.items()},
         }, indent=2))
         if not profile:
             return
@@ -151,6 +172,9 @@ def summary(out: Path, top: int = 18, profiles: bool = True) -> str:
     lines.append(f"ClickHouse thread, wall time per call site (worker ran {wall:.1f} s):")
     for name, c in sorted(calls["calls"].items(), key=lambda kv: -kv[1]["seconds"]):
         lines.append(f"  {name:<48} {c['count']:>6} calls {c['seconds']:>8.2f} s")
+    lines.append("ClickHouse statements (wall time, all callers; the gateway's too):")
+    for name, c in sorted(calls["queries"].items(), key=lambda kv: -kv[1]["seconds"])[:12]:
+        lines.append(f"  {c['seconds']:>8.2f} s {c['count']:>6}x  {name}")
     for name in ("loop", "clickhouse") if profiles else ():
         stats = pstats.Stats(str(out / f"{name}.pstats"))
         total = stats.total_tt

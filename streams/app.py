@@ -25,6 +25,7 @@ from streams.web import install_views, remove_gateway_file, write_gateway_file
 log = logging.getLogger("kpiflow.worker")
 
 EXIT_POISON = 3
+EXIT_BATCH_FAILED = 4
 PROJECT_IDLE_SECONDS = 0.2
 
 
@@ -43,6 +44,14 @@ def faust_broker_credentials(settings: Settings):
             mechanism=k.sasl_mechanism or "PLAIN",
         )
     return faust.SSLCredentials(context)
+
+
+def _span(batch: list[Incoming]) -> str:
+    parts: dict[int, list[int]] = {}
+    for m in batch:
+        parts.setdefault(m.where.partition, []).append(m.where.offset)
+    topic = batch[0].where.topic if batch else "?"
+    return ", ".join(f"{topic}[{p}]@{min(o)}-{max(o)}" for p, o in sorted(parts.items()))
 
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
@@ -72,6 +81,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         stream_wait_empty=False,
         stream_buffer_maxsize=max(4096, p.batch_size * 2),
         consumer_max_fetch_size=4 * 1024 * 1024,
+        # a dead letter is the consumed message unchanged: whatever was read must be sendable
+        # (Faust's default, 1,000,000 bytes, is below Kafka's default message size of 1 MiB)
+        producer_max_request_size=4 * 1024 * 1024,
         logging_config=None,
     )
     events_topic = app.topic(k.events_topic, value_serializer="raw", key_serializer="raw", internal=False)
@@ -99,6 +111,15 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 log.critical("%s", exc)
                 # exit without acknowledging this batch: it is read again after the fix
                 os._exit(EXIT_POISON)
+            except Exception:  # noqa: BLE001
+                # Letting it propagate would end take_events, whose `finally` acknowledges the
+                # batch: its offsets would be committed with nothing stored. Exit unacknowledged.
+                log.critical(
+                    "batch %s could not be processed; exiting without acknowledging it (it is read "
+                    "again at the next start)", _span(incoming), exc_info=True,
+                )
+                logging.shutdown()
+                os._exit(EXIT_BATCH_FAILED)
 
     @app.task
     async def project() -> None:

@@ -10,8 +10,11 @@ from dataclasses import dataclass
 
 from grafana_foundation_sdk.builders import bargauge
 from grafana_foundation_sdk.builders import common as cb
+from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import common as cm
+from grafana_foundation_sdk.models import dashboard as model
 
+from dashboards.activity import UID as ACTIVITY_UID
 from dashboards.defaults import Options, Sql, prepare, thresholds
 from dashboards.guard import require_rankable
 from projections.catalog import kpi as catalog_kpi
@@ -105,4 +108,21 @@ def leaderboard(opts: Options, board: Leaderboard, *, w: int = 6, h: int = 8) ->
         .unit(unit)
         .min(0)
         .thresholds(thresholds((None, "blue")))
+        .links([team_activity_link()])
+    )
+
+
+def team_activity_link() -> dash.DashboardLink:
+    """From a leaderboard to the team's page of the Sales activity dashboard."""
+    return (
+        dash.DashboardLink("Sales activity of the team")
+        .type(model.DashboardLinkType.LINK)
+        .url(f"/d/{ACTIVITY_UID}/?${{team:queryparam}}&${{__url_time_range}}")
+        .icon("dashboard")
+        .tooltip("")
+        .tags([])
+        .as_dropdown(False)
+        .target_blank(False)
+        .include_vars(False)
+        .keep_time(False)
     )

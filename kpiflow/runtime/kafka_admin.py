@@ -35,15 +35,40 @@ def hosts(bootstrap: str) -> list[tuple[str, int]]:
     return pairs
 
 
-def answers(bootstrap: str, admin: AdminClient | None = None, timeout: float = 2.0) -> bool:
-    """True if a broker accepts connections and returns cluster metadata listing a broker."""
-    if not any(process.tcp_open(host, port) for host, port in hosts(bootstrap)):
-        return False  # nothing listens: skip the client, which would log connection errors
+# Group coordinator answers meaning "not yet": right after a (re)start the broker may take a
+# second or two before it leads __consumer_offsets and has loaded it.
+_COORDINATOR_NOT_READY = frozenset({
+    KafkaError.NOT_COORDINATOR,
+    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+    KafkaError.COORDINATOR_NOT_AVAILABLE,
+    KafkaError._TIMED_OUT,
+    KafkaError.REQUEST_TIMED_OUT,
+})
+PROBE_GROUP = "kpiflow-readiness-probe"  # only described, never joined
+
+
+def metadata_answers(admin: AdminClient, timeout: float) -> bool:
+    """True if the cluster returns metadata that lists a broker."""
     try:
-        metadata = (admin or admin_client(bootstrap)).list_topics(timeout=timeout)
+        return bool(admin.list_topics(timeout=timeout).brokers)
     except KafkaException:
         return False
-    return bool(metadata.brokers)
+
+
+def groups_answer(admin: AdminClient, timeout: float) -> bool:
+    """True once consumer groups can join and fetch offsets (the group coordinator is loaded).
+
+    Any answer other than "coordinator not ready" counts, so a cluster that does not let us
+    describe groups (ACLs) is not waited on forever.
+    """
+    try:
+        listing = admin.list_consumer_groups(request_timeout=timeout).result()
+        if any(error.code() in _COORDINATOR_NOT_READY for error in listing.errors):
+            return False
+        admin.describe_consumer_groups([PROBE_GROUP], request_timeout=timeout)[PROBE_GROUP].result()
+    except KafkaException as exc:
+        return exc.args[0].code() not in _COORDINATOR_NOT_READY
+    return True
 
 
 def poll_until_ready(
@@ -52,16 +77,18 @@ def poll_until_ready(
     config: dict[str, Any] | None = None,
     still_starting: Callable[[], bool] = lambda: True,
 ) -> bool:
-    """Poll until the cluster answers (True), `timeout` passes or `still_starting()` is False."""
+    """Poll until the cluster answers metadata and group requests (True), `timeout` passes, or
+    `still_starting()` turns False."""
     deadline = time.monotonic() + timeout
     admin = None
     while time.monotonic() < deadline and still_starting():
         if admin is None and any(process.tcp_open(h, p) for h, p in hosts(bootstrap)):
+            # only now: a client with nothing to connect to logs a connection error a second
             admin = admin_client(bootstrap, config)
         wait = min(2.0, max(0.1, deadline - time.monotonic()))
-        if admin is not None and answers(bootstrap, admin, wait):
+        if admin is not None and metadata_answers(admin, wait) and groups_answer(admin, wait):
             return True
-        time.sleep(0.2)
+        time.sleep(0.1)
     return False
 
 

@@ -14,8 +14,6 @@ from typing import Any
 
 import pytest
 
-from dashboards.defaults import Options
-
 
 @dataclass
 class PanelDb:
@@ -47,8 +45,3 @@ def panel_db(chdb_dsn):
     client.close()
     store.command("DROP DATABASE IF EXISTS {db}")
     store.close()
-
-
-@pytest.fixture
-def opts() -> Options:
-    return Options(datasource_uid="kpiflow-clickhouse", timezone="UTC", currency="EUR")

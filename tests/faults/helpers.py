@@ -30,6 +30,7 @@ class Workload:
     messages: list[tuple[bytes, bytes | None]] = field(default_factory=list)  # (value, key)
     event_ids: set[str] = field(default_factory=set)  # every valid event, once
     invalid: list[bytes] = field(default_factory=list)  # values the worker must dead-letter
+    clean: list[dict[str, Any]] = field(default_factory=list)  # the history without noise
 
     def add_valid(self, event: dict[str, Any]) -> None:
         self.event_ids.add(event["event_id"])
@@ -49,7 +50,7 @@ def noisy_history(seed: int = 5) -> Workload:
       by the stateful rule) and one arriving before it (accepted, ignored by the KPIs)."""
     rng = Random(seed)
     events = list(simulate_history(HISTORY))
-    out = Workload()
+    out = Workload(clean=copy.deepcopy(events))
     valid_ids = {e["event_id"] for e in events}
     for message in with_noise(events, seed, duplicate_rate=0.05, shuffle_window=40, invalid_rate=0.02, late_rate=0.01, late_by=400):
         if isinstance(message, dict) and message.get("event_id") in valid_ids and _is_valid(message):

@@ -1,0 +1,94 @@
+"""Replay of one quarter under a changed definition, against the bulk rebuild, in one run.
+
+    python bench/replay_bench.py [--events 1000000]
+
+Builds a raw event log of a simulated quarter (10 teams, 50 reps) directly in an embedded
+ClickHouse (no Kafka: this measures the rebuild paths, not ingestion), then times
+  1. the bulk rebuild: read the whole raw log, `KpiEngine.apply`, `rows()` (the baseline), and
+  2. `kpiflow replay`'s work: register a new definition version and build it with the
+     projector's bulk path (chunked reads, the same engine, rows written to `kpi_rows`),
+and prints seconds, events/s and the ratio replay / rebuild.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+from zoneinfo import ZoneInfo
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from events import parse_event  # noqa: E402
+from projections.definitions import DEFAULT_DEFINITION, Definition  # noqa: E402
+from projections.engine import KpiEngine  # noqa: E402
+from projections.migrate import apply_migrations  # noqa: E402
+from projections.rawlog import RAW_COLUMNS, Coordinates, raw_row, read_all_records  # noqa: E402
+from projections.replay import build_offline  # noqa: E402
+from projections.store import ClickHouseStore  # noqa: E402
+from projections.versions import register, set_status  # noqa: E402
+from streams.simulator import OrgConfig, simulate_history  # noqa: E402
+
+TZ = ZoneInfo("Europe/Amsterdam")
+
+
+def load_raw_log(store: ClickHouseStore, n: int, partitions: int = 6) -> int:
+    cfg = OrgConfig.for_target_events(n, teams=10, reps_per_team=5, start=date(2026, 7, 1), days=92)
+    offsets = [0] * partitions
+    batch: list[list] = []
+    count = 0
+    for event in simulate_history(cfg):
+        text = json.dumps(event, separators=(",", ":"))
+        parsed = parse_event(text, "EUR")
+        p = hash(parsed.aggregate_key()) % partitions
+        batch.append(raw_row(parsed, text, Coordinates("sales.events", p, offsets[p])))
+        offsets[p] += 1
+        count += 1
+        if len(batch) == 100_000:
+            store.insert("raw_event_log", batch, RAW_COLUMNS)
+            batch = []
+    store.insert("raw_event_log", batch, RAW_COLUMNS)
+    store.command("OPTIMIZE TABLE {db}.raw_event_log FINAL")
+    return count
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--events", type=int, default=1_000_000)
+    args = parser.parse_args()
+    path = Path(tempfile.mkdtemp(prefix="kpiflow-bench-replay-"))
+    store = ClickHouseStore(f"chdb://{path}", "bench")
+    apply_migrations(store)
+    t = time.perf_counter()
+    n = load_raw_log(store, args.events)
+    print(f"raw log: {n} events loaded in {time.perf_counter() - t:.1f}s (setup, not measured)")
+    set_status(store, DEFAULT_DEFINITION, "live")
+
+    t = time.perf_counter()
+    engine = KpiEngine(DEFAULT_DEFINITION, TZ)
+    engine.apply(read_all_records(store))
+    rows = engine.rows()
+    rebuild = time.perf_counter() - t
+    print(f"bulk rebuild: {rebuild:.2f}s, {n / rebuild:,.0f} events/s, {len(rows)} rows (baseline)")
+
+    new = register(store, Definition(description="intake 15", points={"intake": 15}, qualification=("budget", "authority", "need", "timing")))
+    t = time.perf_counter()
+    build_offline(store, new, TZ)
+    replay = time.perf_counter() - t
+    written = store.scalar("SELECT count() FROM {db}.kpi_rows WHERE definition_version = {v:UInt32}", {"v": new.version})
+    print(f"replay into v{new.version}: {replay:.2f}s, {n / replay:,.0f} events/s, {written} rows written")
+    print(f"ratio replay / bulk rebuild: {replay / rebuild:.2f}x the time")
+    out = Path(__file__).resolve().parent / "results"
+    out.mkdir(exist_ok=True)
+    (out / "replay.json").write_text(json.dumps({
+        "events": n, "rebuild_s": rebuild, "rebuild_eps": n / rebuild, "replay_s": replay,
+        "replay_eps": n / replay, "ratio": replay / rebuild,
+    }, indent=2))
+
+
+if __name__ == "__main__":
+    main()
