@@ -76,7 +76,7 @@ def rebuild(data_dir: Path, tz_name: str, profile_to: Path | None) -> dict:
 
     from projections.definitions import DEFAULT_DEFINITION
     from projections.engine import KpiEngine
-    from projections.rawlog import RECORD_COLUMNS, read_all_records
+    from projections.rawlog import SELECT_RECORDS, read_all_records
     from projections.store import ClickHouseStore
 
     store = ClickHouseStore(f"chdb://{data_dir.resolve()}", "kpiflow")
@@ -84,7 +84,7 @@ def rebuild(data_dir: Path, tz_name: str, profile_to: Path | None) -> dict:
     events = int(store.scalar("SELECT count() FROM {db}.raw_events"))
 
     started = time.perf_counter()
-    scanned = store.arrow("SELECT " + ", ".join(RECORD_COLUMNS) + " FROM {db}.raw_event_log").num_rows
+    scanned = store.arrow(SELECT_RECORDS + " FROM {db}.raw_event_log").num_rows
     scan = time.perf_counter() - started
 
     started = time.perf_counter()

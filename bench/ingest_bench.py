@@ -14,6 +14,8 @@ Both are timed from their first raw-log insert to their last (ClickHouse's `inge
 start-up and group joins do not count. Prints events/s of both and the ratio kpiflow/baseline.
 With --repeat R both run R times, alternating (fresh group and data dir each time), and the best
 rate of each is kept: the machine may be shared with other work.
+With --floors the transports are also timed alone (bare poll + commit; Faust handing batches to an
+agent that does nothing), to tell the framework's share from the work's.
 Without --bootstrap a broker of its own is started (kpiflow.runtime.kafka) and stopped after.
 """
 
@@ -47,7 +49,31 @@ from bench.common import (  # noqa: E402
 )
 
 
-def measure(bootstrap: str, work: Path, events: int, repeat: int) -> dict:
+def floors(settings, env: dict, work: Path, events: int, tag: str) -> dict:
+    """Transport alone: the bare consumer's polling + commits, and Faust handing the same
+    batches to an agent whose process() does nothing (bench/profile_worker.py what-if)."""
+    from bench.profile_worker import delivery_rate
+
+    consume = run_peer("consume", settings, work / "consume", events, f"bench-consume-{tag}",
+                       work / "consume.log", timeout=1800)
+    argv = [sys.executable, str(Path(__file__).resolve().parent / "profile_worker.py"), "_worker",
+            str(work / "faust-noop"), "noop-process", "plain"]
+    noop_env = env | {
+        "KPIFLOW_PROJECT": "false",
+        "KPIFLOW_DATA_DIR": str(work / "faust-noop" / "data"),
+        "KPIFLOW_KAFKA_CONSUMER_GROUP": f"kpiflow-bench-{tag}-noop",
+        "KPIFLOW_WORKER_WEB_PORT": str(free_port()),
+    }
+    worker = WorkerProcess(noop_env, work / "faust-noop.log", argv=argv)
+    try:
+        worker.wait_ready()
+        faust = delivery_rate(worker, events)
+    finally:
+        worker.stop()
+    return {"consume": consume, "faust_noop": faust}
+
+
+def measure(bootstrap: str, work: Path, events: int, repeat: int, with_floors: bool) -> dict:
     tag = new_tag()
     env = pipeline_env(bootstrap, work / "worker", tag)
     settings = settings_for(env)
@@ -81,6 +107,7 @@ def measure(bootstrap: str, work: Path, events: int, repeat: int) -> dict:
         rounds.append({"baseline": baseline, "kpiflow": kpiflow,
                        "ratio": ratio(kpiflow["rate"], baseline["rate"]),
                        "load_average_before": round(load_before, 2)})
+    extra = floors(settings, env, work, published.events, tag) if with_floors else {}
     best_baseline = max((r["baseline"] for r in rounds), key=lambda b: b["rate"])
     best_kpiflow = max((r["kpiflow"] for r in rounds), key=lambda w: w["rate"])
     return {
@@ -91,6 +118,7 @@ def measure(bootstrap: str, work: Path, events: int, repeat: int) -> dict:
         "kpiflow": best_kpiflow,
         "ratio": ratio(best_kpiflow["rate"], best_baseline["rate"]),
         "rounds": rounds,
+        **extra,
     }
 
 
@@ -101,6 +129,9 @@ def report(figures: dict) -> None:
     print(f"  baseline  bare confluent-kafka consumer -> raw log  {b['rate']:>10,.0f} events/s  ({b['seconds']:.1f} s)")
     print(f"  kpiflow   worker ingest agent (projections off)    {w['rate']:>10,.0f} events/s  ({w['seconds']:.1f} s)")
     print(f"  ratio     kpiflow / baseline                        {figures['ratio']:>10.2f}")
+    if "consume" in figures:
+        print(f"  floors    bare consumer, poll + commit only            {figures['consume']['rate']:>10,.0f} events/s")
+        print(f"            Faust handing batches to a no-op agent       {figures['faust_noop']['rate']:>10,.0f} events/s")
     if len(figures["rounds"]) > 1:
         print(f"  (best of {len(figures['rounds'])} rounds; per round: " + ", ".join(
             f"{r['kpiflow']['rate']:,.0f} / {r['baseline']['rate']:,.0f}" for r in figures["rounds"]) + ")")
@@ -110,10 +141,12 @@ def main(argv: list[str] | None = None) -> dict:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--events", type=int, default=200_000, help="events to publish (about)")
     parser.add_argument("--repeat", type=int, default=1, help="rounds of both (best of each is kept)")
+    parser.add_argument("--floors", action="store_true",
+                        help="also time the transports alone: bare poll+commit, Faust to a no-op agent")
     add_common_options(parser)
     args = parser.parse_args(argv)
     with work_dir(args.keep) as work, kafka_broker(args.bootstrap, work) as bootstrap:
-        figures = measure(bootstrap, work, args.events, args.repeat)
+        figures = measure(bootstrap, work, args.events, args.repeat, args.floors)
     report(figures)
     write_json(args.json, figures)
     return figures

@@ -3,6 +3,7 @@
     python bench/peers.py ingest  --bootstrap B --topic T --group G --data-dir D --expect N
     python bench/peers.py ceiling ...   # + the KPI engine and kpi_rows per batch
     python bench/peers.py quix    ...   # the same batch work in a Quix Streams application
+    python bench/peers.py consume ...   # polling and commits only (the transport floor)
 
 Every peer does the worker's batch work with the project's own functions and nothing more:
 - ingest: poll a batch (KPIFLOW_BATCH_SIZE messages or KPIFLOW_BATCH_SECONDS), validate each
@@ -114,6 +115,38 @@ def run_bare(args, project: bool) -> dict:
     return work.figures("ceiling" if project else "ingest")
 
 
+def run_consume(args) -> dict:
+    """Transport floor: the bare consumer's polling and per-batch commits, no work at all.
+    Timed by its own clock from the end of the first batch to the end of the last."""
+    from confluent_kafka import Consumer
+
+    consumer = Consumer({
+        "bootstrap.servers": args.bootstrap,
+        "group.id": args.group,
+        "enable.auto.commit": False,
+        "auto.offset.reset": "earliest",
+    })
+    consumer.subscribe([args.topic])
+    seen = first_batch = 0
+    first = last = 0.0
+    try:
+        while seen < args.expect:
+            batch = consumer.consume(num_messages=args.batch, timeout=args.batch_seconds)
+            values = [m.value() for m in batch if m.error() is None]
+            if not values:
+                continue
+            consumer.commit(asynchronous=False)
+            seen += len(values)
+            last = time.perf_counter()
+            if not first:
+                first, first_batch = last, len(values)
+    finally:
+        consumer.close()
+    seconds = max(last - first, 1e-6)
+    return {"peer": "consume", "events": seen, "seconds": round(seconds, 3),
+            "rate": round((seen - first_batch) / seconds, 1)}
+
+
 def run_quix(args) -> dict:
     """The same batch work as a Quix Streams sink; Quix owns polling, checkpoints and commits."""
     from quixstreams import Application
@@ -160,7 +193,7 @@ def run_quix(args) -> dict:
 
 def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("kind", choices=["ingest", "ceiling", "quix"])
+    parser.add_argument("kind", choices=["consume", "ingest", "ceiling", "quix"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)
     parser.add_argument("--group", required=True)
@@ -175,6 +208,8 @@ def main(argv: list[str] | None = None) -> None:
     started = time.perf_counter()
     if args.kind == "quix":
         figures = run_quix(args)
+    elif args.kind == "consume":
+        figures = run_consume(args)
     else:
         figures = run_bare(args, project=args.kind == "ceiling")
     figures["wall_seconds"] = round(time.perf_counter() - started, 2)

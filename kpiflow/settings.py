@@ -174,9 +174,24 @@ def _redact(model: BaseSettings) -> dict[str, Any]:
             out[name] = "**********" if value.get_secret_value() else ""
         elif isinstance(value, Path):
             out[name] = str(value)
+        elif isinstance(value, str):
+            out[name] = without_url_password(value)
         else:
             out[name] = value
     return out
+
+
+def without_url_password(text: str) -> str:
+    """`scheme://user:password@host...` with the password as `***` (a DSN or a URL may carry one)."""
+    scheme, sep, rest = text.partition("://")
+    if not sep:
+        return text
+    authority, slash, path = rest.partition("/")
+    userinfo, at, host = authority.rpartition("@")
+    if not at or ":" not in userinfo:
+        return text
+    user = userinfo.split(":", 1)[0]
+    return f"{scheme}://{user}:***@{host}{slash}{path}"
 
 
 @lru_cache(maxsize=1)

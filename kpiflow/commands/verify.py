@@ -11,17 +11,58 @@ from rich.table import Table
 
 from kpiflow.commands.common import console, err_console, settings
 
-EXIT_CODES = "Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run."
+EXIT_CODES = (
+    "Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run."
+)
 
 
 def verify(
-    as_json: Annotated[bool, typer.Option("--json", help="print one JSON document on stdout instead of tables")] = False,
-    kafka: Annotated[bool, typer.Option("--kafka/--no-kafka", help="check the raw log and dead letters against the events topic")] = True,
-    kpis: Annotated[bool, typer.Option("--kpis/--no-kpis", help="check the projections against a recomputation from the raw log")] = True,
-    limit: Annotated[int, typer.Option(min=0, envvar="KPIFLOW_VERIFY_LIMIT", show_envvar=True, help="examples shown per kind of finding (counts are never capped)")] = 20,
-    tolerance: Annotated[float, typer.Option(min=0.0, envvar="KPIFLOW_VERIFY_TOLERANCE", show_envvar=True, help="relative and absolute tolerance of KPI values")] = 1e-9,
-    settle: Annotated[float, typer.Option(min=0.0, envvar="KPIFLOW_VERIFY_SETTLE", show_envvar=True, help="seconds to wait for a still snapshot while the worker writes")] = 60.0,
-    version: Annotated[int | None, typer.Option(help="only this definition version (default: every built one)")] = None,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="print one JSON document on stdout instead of tables")
+    ] = False,
+    kafka: Annotated[
+        bool,
+        typer.Option(
+            "--kafka/--no-kafka", help="check the raw log and dead letters against the events topic"
+        ),
+    ] = True,
+    kpis: Annotated[
+        bool,
+        typer.Option(
+            "--kpis/--no-kpis",
+            help="check the projections against a recomputation from the raw log",
+        ),
+    ] = True,
+    limit: Annotated[
+        int,
+        typer.Option(
+            min=0,
+            envvar="KPIFLOW_VERIFY_LIMIT",
+            show_envvar=True,
+            help="examples shown per kind of finding (counts are never capped)",
+        ),
+    ] = 20,
+    tolerance: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            envvar="KPIFLOW_VERIFY_TOLERANCE",
+            show_envvar=True,
+            help="relative and absolute tolerance of KPI values",
+        ),
+    ] = 1e-9,
+    settle: Annotated[
+        float,
+        typer.Option(
+            min=0.0,
+            envvar="KPIFLOW_VERIFY_SETTLE",
+            show_envvar=True,
+            help="seconds to wait for a still snapshot while the worker writes",
+        ),
+    ] = 60.0,
+    version: Annotated[
+        int | None, typer.Option(help="only this definition version (default: every built one)")
+    ] = None,
 ) -> None:
     """Check that nothing was lost and nothing counted twice; made to run on a schedule.
 
@@ -32,7 +73,8 @@ def verify(
     Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run.
     """
     from projections.store import open_store
-    from projections.verify import EXIT_ERROR, verify as run_verify
+    from projections.verify import EXIT_ERROR
+    from projections.verify import verify as run_verify
     from projections.verify.topics import ConfluentSource
 
     source = store = None
@@ -40,11 +82,24 @@ def verify(
         s = settings()
         store = open_store(s, migrate=False)
         source = ConfluentSource(s) if kafka else None
-        report = run_verify(s, store, source, limit=limit, tolerance=tolerance, settle=settle, version=version, kpis=kpis)
+        report = run_verify(
+            s,
+            store,
+            source,
+            limit=limit,
+            tolerance=tolerance,
+            settle=settle,
+            version=version,
+            kpis=kpis,
+        )
     except Exception as exc:  # noqa: BLE001 - any failure to check is exit 2, never "ok"
         message = str(exc) or type(exc).__name__
         if as_json:
-            print(json.dumps({"status": "error", "exit_code": EXIT_ERROR, "error": message}, sort_keys=True))
+            print(
+                json.dumps(
+                    {"status": "error", "exit_code": EXIT_ERROR, "error": message}, sort_keys=True
+                )
+            )
         err_console.print(f"[bold red]verify could not run:[/] {message}")
         raise typer.Exit(EXIT_ERROR) from None
     finally:
@@ -66,7 +121,13 @@ def render(report) -> None:
     doc = report.as_dict()
     for kind in doc["findings"]:
         style = "red" if kind["severity"] == "difference" else "dim"
-        summary.add_row(kind["check"], kind["kind"], f"[{style}]{kind['severity']}[/]", str(kind["count"]), kind["meaning"])
+        summary.add_row(
+            kind["check"],
+            kind["kind"],
+            f"[{style}]{kind['severity']}[/]",
+            str(kind["count"]),
+            kind["meaning"],
+        )
     if doc["findings"]:
         console.print(summary)
     for kind in doc["findings"]:
@@ -85,7 +146,9 @@ def render(report) -> None:
     for note in doc["notes"]:
         console.print(f"[dim]{note}[/]")
     if report.differences:
-        console.print(f"[bold red]{report.differences} difference(s)[/] (exit 1); see docs/operations.md")
+        console.print(
+            f"[bold red]{report.differences} difference(s)[/] (exit 1); see docs/operations.md"
+        )
     else:
         console.print("[green]ok[/]: nothing lost, nothing counted twice")
 

@@ -21,7 +21,8 @@ log = logging.getLogger(__name__)
 
 
 def admin_client(bootstrap: str, config: dict[str, Any] | None = None) -> AdminClient:
-    return AdminClient({**(config or {}), "bootstrap.servers": bootstrap})
+    # log_level 4: librdkafka's warnings and errors only, not its info lines on stderr
+    return AdminClient({"log_level": 4, **(config or {}), "bootstrap.servers": bootstrap})
 
 
 def hosts(bootstrap: str) -> list[tuple[str, int]]:

@@ -11,4 +11,13 @@
 from projections.verify.findings import EXIT_DIFFERENCE, EXIT_ERROR, EXIT_OK, KINDS, Finding, Report
 from projections.verify.run import VerifyError, verify
 
-__all__ = ["EXIT_DIFFERENCE", "EXIT_ERROR", "EXIT_OK", "KINDS", "Finding", "Report", "VerifyError", "verify"]
+__all__ = [
+    "EXIT_DIFFERENCE",
+    "EXIT_ERROR",
+    "EXIT_OK",
+    "KINDS",
+    "Finding",
+    "Report",
+    "VerifyError",
+    "verify",
+]

@@ -17,26 +17,30 @@ EXIT_ERROR = 2
 DIFFERENCE = "difference"
 INFO = "info"
 
-# (check, kind) -> (severity, what it means). docs/operations.md explains what to do for each.
-KINDS: dict[tuple[str, str], tuple[str, str]] = {
-    ("kpis", "missing"): (DIFFERENCE, "a KPI row the raw log implies is missing from the projections"),
-    ("kpis", "extra"): (DIFFERENCE, "a KPI row in the projections that the raw log does not imply"),
-    ("kpis", "different"): (DIFFERENCE, "a KPI value differs from its recomputation"),
-    ("kpis", "not_built"): (INFO, "a definition version still building: not compared"),
-    ("raw_log", "missing"): (DIFFERENCE, "an accepted, acknowledged event is not in the raw log (lost)"),
-    ("raw_log", "extra"): (DIFFERENCE, "a raw-log event that the topic and the rules do not accept"),
-    ("raw_log", "not_unique"): (DIFFERENCE, "raw_events returns more rows than distinct event ids"),
-    ("raw_log", "wrong_copy"): (DIFFERENCE, "the raw log holds another copy than the one accepted first"),
-    ("raw_log", "pending"): (INFO, "an accepted event past the committed offset, not written yet"),
-    ("raw_log", "order_dependent"): (INFO, "an event whose fate depends on cross-partition order"),
-    ("raw_log", "unverifiable"): (INFO, "a raw-log event below the topic's retention: not checked"),
-    ("dead_letters", "missing"): (DIFFERENCE, "a rejected, acknowledged message is not in the dead-letter topic"),
-    ("dead_letters", "extra"): (DIFFERENCE, "a dead letter for a message the rules accept (or of unknown origin)"),
-    ("dead_letters", "reason"): (DIFFERENCE, "a dead letter whose reason is not the rules' reason"),
-    ("dead_letters", "pending"): (INFO, "a reject past the committed offset, not dead-lettered yet"),
-    ("dead_letters", "redelivered"): (INFO, "an extra copy of a dead letter (at-least-once delivery)"),
-    ("dead_letters", "other_source"): (INFO, "a dead letter from the producer or another topic"),
-}
+# What each kind of finding means; docs/operations.md says what to do about each.
+# fmt: off
+_TABLE = (
+    # check, kind, severity, meaning
+    ("kpis", "missing", DIFFERENCE, "a KPI row the raw log implies is not in the projections"),
+    ("kpis", "extra", DIFFERENCE, "a KPI row in the projections the raw log does not imply"),
+    ("kpis", "different", DIFFERENCE, "a KPI value differs from its recomputation"),
+    ("kpis", "not_built", INFO, "a definition version still building: not compared"),
+    ("raw_log", "missing", DIFFERENCE, "an accepted, acknowledged event is not in the raw log"),
+    ("raw_log", "extra", DIFFERENCE, "a raw-log event the topic and the rules do not accept"),
+    ("raw_log", "not_unique", DIFFERENCE, "raw_events has more rows than distinct event ids"),
+    ("raw_log", "wrong_copy", DIFFERENCE, "the raw log holds another copy than the first accepted"),
+    ("raw_log", "pending", INFO, "an accepted event past the committed offset, not stored yet"),
+    ("raw_log", "order_dependent", INFO, "an event whose fate depends on cross-partition order"),
+    ("raw_log", "unverifiable", INFO, "a raw-log event below the topic's retention: not checked"),
+    ("dead_letters", "missing", DIFFERENCE, "an acknowledged reject is missing from the DLQ topic"),
+    ("dead_letters", "extra", DIFFERENCE, "a dead letter for an accepted or unknown message"),
+    ("dead_letters", "reason", DIFFERENCE, "a dead letter whose reason is not the rules' reason"),
+    ("dead_letters", "pending", INFO, "a reject past the committed offset, not dead-lettered yet"),
+    ("dead_letters", "redelivered", INFO, "another copy of a dead letter (at-least-once delivery)"),
+    ("dead_letters", "other_source", INFO, "a dead letter from the producer or another topic"),
+)
+# fmt: on
+KINDS: dict[tuple[str, str], tuple[str, str]] = {(c, k): (s, m) for c, k, s, m in _TABLE}
 
 
 @dataclass(frozen=True, slots=True)
@@ -69,7 +73,9 @@ class Report:
     notes: list[str] = field(default_factory=list)
     checks: list[str] = field(default_factory=list)
 
-    def add(self, check: str, kind: str, subject: str, expected: Any = "", actual: Any = "") -> None:
+    def add(
+        self, check: str, kind: str, subject: str, expected: Any = "", actual: Any = ""
+    ) -> None:
         key = (check, kind)
         if key not in KINDS:
             raise ValueError(f"unknown finding kind {key}")
@@ -93,10 +99,11 @@ class Report:
         kinds = []
         for key in sorted(self.counts):
             severity, meaning = KINDS[key]
+            samples = self.samples.get(key, [])
             kinds.append({
                 "check": key[0], "kind": key[1], "severity": severity, "meaning": meaning,
-                "count": self.counts[key], "samples": [f.as_dict() for f in self.samples.get(key, [])],
-                "truncated": self.counts[key] > len(self.samples.get(key, [])),
+                "count": self.counts[key], "samples": [f.as_dict() for f in samples],
+                "truncated": self.counts[key] > len(samples),
             })  # fmt: skip
         return {
             "status": "difference" if self.differences else "ok",

@@ -39,7 +39,7 @@ def built_definitions(store, report: Report, only: int | None = None) -> list[De
 
 
 def recompute(store, definitions: list[Definition], tz: ZoneInfo) -> dict[int, list[KpiRow]]:
-    """Rows of each definition from the whole raw log (read once, in chunks, fed to every engine)."""
+    """Rows of each definition from the whole raw log (read once, in chunks, fed to each engine)."""
     engines = {d.version: KpiEngine(d, tz) for d in definitions}
     if not engines:
         return {}
@@ -57,14 +57,23 @@ def projected(store, version: int) -> dict[RowKey, float]:
         "FROM {db}.kpi_values_all_versions WHERE definition_version = {v:UInt32}",
         {"v": version},
     )
-    cols = [table.column(name).to_pylist() for name in ("kpi", "grain", "period_start", "dimension_kind", "dimension", "value")]
+    cols = [
+        table.column(name).to_pylist()
+        for name in ("kpi", "grain", "period_start", "dimension_kind", "dimension", "value")
+    ]
     out: dict[RowKey, float] = {}
     for kpi, grain, start, kind, dim, value in zip(*cols, strict=True):
         out[(kpi, grain, _day(start), kind, dim)] = value
     return out
 
 
-def compare_rows(version: int, expected: Iterable[KpiRow], actual: Mapping[RowKey, float], tolerance: float, report: Report) -> int:
+def compare_rows(
+    version: int,
+    expected: Iterable[KpiRow],
+    actual: Mapping[RowKey, float],
+    tolerance: float,
+    report: Report,
+) -> int:
     """Add a finding per missing, extra or different row; returns the number of rows compared."""
     seen = set()
     n = 0

@@ -59,34 +59,63 @@ class Offsets:
         return where[1] < self.committed.get(where[0], -1)
 
 
-def compare_raw_log(exp: Expected, raw: RawSnapshot, topic: str, offsets: Offsets, dlq: Iterable[DeadLetter], report: Report) -> None:
+def compare_raw_log(
+    exp: Expected,
+    raw: RawSnapshot,
+    topic: str,
+    offsets: Offsets,
+    dlq: Iterable[DeadLetter],
+    report: Report,
+) -> None:
     """Every accepted event in the raw log exactly once, as the copy accepted; nothing else."""
     dead = {(d.partition, d.offset) for d in dlq if d.topic == topic}
     if raw.count != raw.unique:
-        report.add(RAW, "not_unique", "raw_events", f"{raw.unique} rows (one per event_id)", f"{raw.count} rows")
+        report.add(
+            RAW,
+            "not_unique",
+            "raw_events",
+            f"{raw.unique} rows (one per event_id)",
+            f"{raw.count} rows",
+        )
     stored: dict[str, Where] = {}
     for row in raw.rows:
         where = (row.partition, row.offset)
         if row.topic != topic or row.offset < offsets.low.get(row.partition, 0):
-            report.add(RAW, "unverifiable", row.event_id, "", f"{row.topic}[{row.partition}]@{row.offset}")
+            report.add(
+                RAW, "unverifiable", row.event_id, "", f"{row.topic}[{row.partition}]@{row.offset}"
+            )
             continue
         stored[row.event_id] = where
         accepted = exp.accepted.get(row.event_id)
         if row.event_id in exp.either_fate or row.event_id in exp.any_copy:
             if where not in exp.copies(row.event_id):
-                report.add(RAW, "wrong_copy", row.event_id, f"one of {_places(exp.copies(row.event_id))}", _place(where))
+                report.add(
+                    RAW,
+                    "wrong_copy",
+                    row.event_id,
+                    f"one of {_places(exp.copies(row.event_id))}",
+                    _place(where),
+                )
         elif accepted is None:
-            report.add(RAW, "extra", row.event_id, _fate(exp, where), f"stored from {_place(where)}")
+            report.add(
+                RAW, "extra", row.event_id, _fate(exp, where), f"stored from {_place(where)}"
+            )
         elif accepted != where:
-            report.add(RAW, "wrong_copy", row.event_id, f"the copy at {_place(accepted)}", _place(where))
+            report.add(
+                RAW, "wrong_copy", row.event_id, f"the copy at {_place(accepted)}", _place(where)
+            )
     for event_id, where in exp.accepted.items():
         if event_id in stored or event_id in exp.either_fate:
             continue
         copies = exp.copies(event_id) if event_id in exp.any_copy else [where]
         if any(offsets.acknowledged(w) for w in copies):
-            report.add(RAW, "missing", event_id, f"accepted from {_place(where)}", "not in raw_events")
+            report.add(
+                RAW, "missing", event_id, f"accepted from {_place(where)}", "not in raw_events"
+            )
         else:
-            report.add(RAW, "pending", event_id, f"accepted from {_place(where)}", "not yet written")
+            report.add(
+                RAW, "pending", event_id, f"accepted from {_place(where)}", "not yet written"
+            )
     for event_id in sorted(exp.order_dependent):
         report.add(RAW, "order_dependent", event_id, _places(exp.copies(event_id)))
         if event_id not in exp.either_fate or event_id in stored:
@@ -97,14 +126,22 @@ def compare_raw_log(exp: Expected, raw: RawSnapshot, topic: str, offsets: Offset
             report.add(RAW, kind, event_id, "in raw_events or dead-lettered", "neither")
 
 
-def compare_dead_letters(exp: Expected, topic: str, offsets: Offsets, dlq: Iterable[DeadLetter], report: Report) -> None:
-    """Each reject in the dead-letter topic (by source coordinates) with its reason; nothing else."""
+def compare_dead_letters(
+    exp: Expected, topic: str, offsets: Offsets, dlq: Iterable[DeadLetter], report: Report
+) -> None:
+    """Each reject in the dead-letter topic (by source coordinates), with its reason; no more."""
     by_source: dict[Where, list[DeadLetter]] = {}
     for record in dlq:
         if record.topic is None or record.partition is None or record.offset is None:
             report.add(DLQ, "extra", f"dead letter {_place(record.at)}", "source headers", "none")
         elif record.topic != topic or record.partition < 0:
-            report.add(DLQ, "other_source", f"dead letter {_place(record.at)}", "", f"{record.topic}[{record.partition}]@{record.offset}")
+            report.add(
+                DLQ,
+                "other_source",
+                f"dead letter {_place(record.at)}",
+                "",
+                f"{record.topic}[{record.partition}]@{record.offset}",
+            )
         else:
             by_source.setdefault((record.partition, record.offset), []).append(record)
     for where, reason in exp.rejected.items():
@@ -116,7 +153,9 @@ def compare_dead_letters(exp: Expected, topic: str, offsets: Offsets, dlq: Itera
                 report.add(DLQ, kind, f"message {_place(where)}", reason, "not dead-lettered")
             continue
         for extra in records[1:]:
-            report.add(DLQ, "redelivered", f"message {_place(where)}", "", f"again at {_place(extra.at)}")
+            report.add(
+                DLQ, "redelivered", f"message {_place(where)}", "", f"again at {_place(extra.at)}"
+            )
         got = records[0].reason
         if not either and normalize_reason(got) != normalize_reason(reason):
             report.add(DLQ, "reason", f"message {_place(where)}", reason, got)
@@ -128,9 +167,19 @@ def compare_dead_letters(exp: Expected, topic: str, offsets: Offsets, dlq: Itera
             owners = _owners(exp)
         if owners.get(where) in exp.either_fate:
             continue
-        what = f"accepted as event {owners[where]}" if where in owners else "no such message in the topic"
+        what = (
+            f"accepted as event {owners[where]}"
+            if where in owners
+            else "no such message in the topic"
+        )
         for record in records:
-            report.add(DLQ, "extra", f"message {_place(where)}", what, f"dead-lettered at {_place(record.at)}: {record.reason}")
+            report.add(
+                DLQ,
+                "extra",
+                f"message {_place(where)}",
+                what,
+                f"dead-lettered at {_place(record.at)}: {record.reason}",
+            )
 
 
 _INSTANT = re.compile(r"\d{4}-\d\d-\d\d[T ]\d\d:\d\d:\d\d(?:\.\d+)?(?:Z|[+-]\d\d:\d\d)?")

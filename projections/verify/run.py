@@ -22,7 +22,13 @@ from kpiflow.errors import KpiflowError
 from kpiflow.settings import Settings
 from projections.verify import kpis as kpi_check
 from projections.verify.findings import Report
-from projections.verify.logcheck import Offsets, RawRow, RawSnapshot, compare_dead_letters, compare_raw_log
+from projections.verify.logcheck import (
+    Offsets,
+    RawRow,
+    RawSnapshot,
+    compare_dead_letters,
+    compare_raw_log,
+)
 from projections.verify.replay import TopicReplay, incoming
 from projections.verify.topics import KafkaSource, dead_letters
 
@@ -46,10 +52,10 @@ def check_logs(settings: Settings, store, source: KafkaSource, report: Report) -
     offsets = Offsets(committed=committed, low={p: low for p, (low, _) in parts.items()})
     compare_raw_log(expected, raw, topic, offsets, dlq, report)
     compare_dead_letters(expected, topic, offsets, dlq, report)
-    acknowledged = sum(min(committed.get(p, 0), high) - low for p, (low, high) in parts.items())
+    acknowledged = sum(max(min(committed.get(p, 0), high) - low, 0) for p, (low, high) in parts.items())
     report.stats.update({
         "topic_messages": expected.messages,
-        "acknowledged_messages": max(acknowledged, 0),
+        "acknowledged_messages": acknowledged,
         "accepted_events": len(expected.accepted),
         "rejected_messages": len(expected.rejected),
         "duplicate_messages": sum(len(v) for v in expected.duplicates.values()),
@@ -92,14 +98,17 @@ def check_kpis(
             rows = kpi_check.recompute(store, definitions, settings.pipeline.tz)
             for number, expected in rows.items():
                 actual = kpi_check.projected(store, number)
-                compared[f"kpi_rows_v{number}"] = kpi_check.compare_rows(number, expected, actual, tolerance, trial)
+                compared[f"kpi_rows_v{number}"] = kpi_check.compare_rows(
+                    number, expected, actual, tolerance, trial
+                )
         if not busy and _fingerprint(store) == before:
             break
         if clock() >= deadline:
+            why = busy or "new events or KPI rows arrived during each check"
             raise VerifyError(
-                f"the pipeline kept changing for {settle:.0f}s ({busy or 'new events or KPI rows during the check'}), "
-                "so the projections could not be compared with a still snapshot; run again at a quieter "
-                "moment or with a longer --settle"
+                f"the pipeline kept changing for {settle:.0f}s ({why}), so the projections could "
+                "not be compared on a still snapshot; run again at a quieter moment or with a "
+                "longer --settle"
             )
         sleep(1.0)
     report.counts.update(trial.counts)

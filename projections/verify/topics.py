@@ -14,9 +14,14 @@ from typing import Protocol
 
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.settings import Settings
-from streams.deadletter import HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, read_headers
-
 from projections.verify.logcheck import DeadLetter
+from streams.deadletter import (
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_REASON,
+    HEADER_TOPIC,
+    read_headers,
+)
 
 
 @dataclass(frozen=True, slots=True)
@@ -50,10 +55,14 @@ class ConfluentSource:
             "enable.partition.eof": False,
             "fetch.max.bytes": 16 * 1024 * 1024,
         }
-        self.consumer = Consumer(self._conf | {"group.id": f"kpiflow-verify-{uuid.uuid4().hex[:8]}"})
+        self.consumer = Consumer(
+            self._conf | {"group.id": f"kpiflow-verify-{uuid.uuid4().hex[:8]}"}
+        )
 
     def _fail(self, what: str, exc: Exception) -> RuntimeServiceError:
-        return RuntimeServiceError(f"cannot {what} from Kafka at {self.bootstrap}: {exc}; is it up?")
+        return RuntimeServiceError(
+            f"cannot {what} from Kafka at {self.bootstrap}: {exc}; is it up?"
+        )
 
     def partitions(self, topic: str) -> dict[int, tuple[int, int]]:
         from confluent_kafka import KafkaException, TopicPartition
@@ -62,9 +71,13 @@ class ConfluentSource:
             meta = self.consumer.list_topics(topic, timeout=self.timeout)
             info = meta.topics.get(topic)
             if info is None or info.error is not None or not info.partitions:
-                raise RuntimeServiceError(f"topic {topic!r} does not exist at {self.bootstrap} (`kpiflow up` creates it)")
+                raise RuntimeServiceError(
+                    f"topic {topic!r} does not exist at {self.bootstrap} (`kpiflow up` creates it)"
+                )
             return {
-                p: self.consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=self.timeout)
+                p: self.consumer.get_watermark_offsets(
+                    TopicPartition(topic, p), timeout=self.timeout
+                )
                 for p in sorted(info.partitions)
             }
         except KafkaException as exc:
@@ -83,7 +96,9 @@ class ConfluentSource:
         finally:
             reader.close()
 
-    def read(self, topic: str, partition: int, start: int, end: int, chunk: int = 5000) -> Iterator[list[Record]]:
+    def read(
+        self, topic: str, partition: int, start: int, end: int, chunk: int = 5000
+    ) -> Iterator[list[Record]]:
         """Records [start, end) of one partition, in offset order, in chunks."""
         from confluent_kafka import TopicPartition
 

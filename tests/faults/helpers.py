@@ -7,20 +7,29 @@ import json
 import os
 import subprocess
 import sys
+import uuid
 from collections import Counter
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 from random import Random
 from typing import Any
 
 from events.envelope import aggregate_key
-from streams.deadletter import HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, read_headers
+from streams.deadletter import (
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_REASON,
+    HEADER_TOPIC,
+    read_headers,
+)
 from streams.producer import EventPublisher, make_producer
 from streams.simulator import OrgConfig, simulate_history
 from streams.simulator.noise import with_noise
 from tests.integration.conftest import REPO, read_topic
 
-HISTORY = OrgConfig.for_target_events(2500, teams=2, reps_per_team=3, start=date(2026, 7, 1), days=14, timezone="Europe/Amsterdam")
+HISTORY = OrgConfig.for_target_events(
+    2500, teams=2, reps_per_team=3, start=date(2026, 7, 1), days=14, timezone="Europe/Amsterdam"
+)
 
 
 @dataclass
@@ -52,31 +61,57 @@ def noisy_history(seed: int = 5) -> Workload:
     events = list(simulate_history(HISTORY))
     out = Workload(clean=copy.deepcopy(events))
     valid_ids = {e["event_id"] for e in events}
-    for message in with_noise(events, seed, duplicate_rate=0.05, shuffle_window=40, invalid_rate=0.02, late_rate=0.01, late_by=400):
-        if isinstance(message, dict) and message.get("event_id") in valid_ids and _is_valid(message):
+    noise = {"duplicate_rate": 0.05, "shuffle_window": 40, "invalid_rate": 0.02, "late_by": 400}
+    for message in with_noise(events, seed, late_rate=0.01, **noise):
+        if isinstance(message, dict) and message.get("event_id") in valid_ids and _valid(message):
             out.add_valid(message)
         else:
             out.add_invalid(message.encode() if isinstance(message, str) else _json(message))
-    activities = [e for e in events if e["event_type"] == "activity.logged"]
-    for original in rng.sample(activities, 40):
+    for original in rng.sample([e for e in events if e["event_type"] == "activity.logged"], 40):
         other = copy.deepcopy(original)
         other["activity_type"] = "demo" if original["activity_type"] != "demo" else "call"
         other["rep_id"] = original["rep_id"] + "-conflict"
-        out.messages.append((_json(other), aggregate_key(original).encode()))  # same key: later in its partition
-    terminals = [e for e in events if e["event_type"] == "deal.stage_changed" and e["to_stage"] in ("won", "lost")]
+        # same key as the original: same partition, a later offset, a later batch
+        out.messages.append((_json(other), aggregate_key(original).encode()))
+    terminals = [e for e in events if e.get("to_stage") in ("won", "lost")]
     for i, terminal in enumerate(rng.sample(terminals, min(6, len(terminals)))):
-        late = dict(terminal, event_id=_uuid(rng), from_stage=terminal["to_stage"], to_stage="negotiation",
-                    occurred_at=_later(terminal["occurred_at"], hours=3))  # fmt: skip
-        if i % 2 == 0:
-            out.add_invalid(_json(late), aggregate_key(late).encode())  # after the terminal: dead letter
-        else:
-            out.event_ids.add(late["event_id"])  # arrives first: accepted (the KPIs ignore it)
-            out.messages.insert(_position(out, terminal["event_id"]), (_json(late), aggregate_key(late).encode()))
+        late = dict(terminal, event_id=_uuid(rng), from_stage=terminal["to_stage"])
+        late.update(to_stage="negotiation", occurred_at=_later(terminal["occurred_at"], hours=3))
+        message = (_json(late), aggregate_key(late).encode())
+        if i % 2 == 0:  # after the terminal change: dead-lettered
+            out.add_invalid(*message)
+        else:  # before it: accepted (and ignored by every KPI)
+            out.event_ids.add(late["event_id"])
+            out.messages.insert(_position(out, terminal["event_id"]), message)
     return out
 
 
+def activity(rng: Random, i: int) -> dict:
+    return {
+        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
+        "event_type": "activity.logged",
+        "schema_version": 1,
+        "occurred_at": (
+            datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(minutes=5 * i)
+        ).isoformat(),
+        "source": "test",
+        "rep_id": f"rep-{i % 5}",
+        "team_id": f"team-{i % 2}",
+        "activity_type": rng.choice(["call", "email", "meeting", "demo"]),
+    }
+
+
+def valid_workload(rng: Random, n: int, start: int = 0) -> Workload:
+    w = Workload()
+    for i in range(start, start + n):
+        w.add_valid(activity(rng, i))
+    return w
+
+
 def publish(settings, workload: Workload, **producer_conf: Any) -> None:
-    publisher = EventPublisher(settings, make_producer(settings, **producer_conf) if producer_conf else None)
+    publisher = EventPublisher(
+        settings, make_producer(settings, **producer_conf) if producer_conf else None
+    )
     topic = settings.kafka.events_topic
     for value, key in workload.messages:
         publisher._produce(topic, value, key)  # noqa: SLF001 - raw bytes with an explicit key
@@ -89,7 +124,11 @@ def run_verify(pipeline, *args: str, timeout: float = 180) -> tuple[int, dict]:
     env.pop("KPIFLOW_TEST_CHDB_DSN", None)
     done = subprocess.run(
         [sys.executable, "-m", "kpiflow.cli", "verify", "--json", "--settle", "60", *args],
-        cwd=REPO, env=env, capture_output=True, timeout=timeout, check=False,
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        timeout=timeout,
+        check=False,
     )
     try:
         doc = json.loads(done.stdout)
@@ -100,7 +139,11 @@ def run_verify(pipeline, *args: str, timeout: float = 180) -> tuple[int, dict]:
 
 
 def differences(doc: dict) -> dict[str, int]:
-    return {f"{f['check']}.{f['kind']}": f["count"] for f in doc.get("findings", []) if f["severity"] == "difference"}
+    return {
+        f"{f['check']}.{f['kind']}": f["count"]
+        for f in doc.get("findings", [])
+        if f["severity"] == "difference"
+    }
 
 
 def findings(doc: dict) -> dict[str, int]:
@@ -108,7 +151,7 @@ def findings(doc: dict) -> dict[str, int]:
 
 
 def dead_letters_by_source(settings) -> tuple[dict[tuple[str, int, int], tuple[bytes, str]], int]:
-    """Dead letters deduplicated by their source coordinates, and how many redeliveries there were."""
+    """Dead letters deduplicated by their source coordinates, and the number of redeliveries."""
     out: dict[tuple[str, int, int], tuple[bytes, str]] = {}
     copies = 0
     for m in read_topic(settings, settings.kafka.dlq_topic, timeout=30):
@@ -120,7 +163,8 @@ def dead_letters_by_source(settings) -> tuple[dict[tuple[str, int, int], tuple[b
 
 
 def assert_dlq_holds_exactly(settings, workload: Workload) -> None:
-    """The dead-letter topic holds each invalid message once (after dedupe), unchanged, with a reason."""
+    """The dead-letter topic holds each invalid message once (after dedupe), unchanged, with a
+    reason."""
     dlq, _ = dead_letters_by_source(settings)
     assert Counter(v for v, _ in dlq.values()) == Counter(workload.invalid)
     assert all(reason for _, reason in dlq.values())
@@ -136,7 +180,7 @@ def _json(value: Any) -> bytes:
     return json.dumps(value, separators=(",", ":")).encode()
 
 
-def _is_valid(event: dict) -> bool:
+def _valid(event: dict) -> bool:
     from events import InvalidEvent, parse_event
 
     try:
@@ -147,10 +191,10 @@ def _is_valid(event: dict) -> bool:
 
 
 def _uuid(rng: Random) -> str:
-    import uuid
-
     return str(uuid.UUID(int=rng.getrandbits(128), version=4))
 
 
 def _later(stamp: str, hours: int) -> str:
-    return (datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(hours=hours)).isoformat()
+    return (
+        datetime.fromisoformat(stamp.replace("Z", "+00:00")) + timedelta(hours=hours)
+    ).isoformat()

@@ -10,7 +10,13 @@ import time
 
 import pytest
 
-from tests.faults.helpers import assert_dlq_holds_exactly, differences, noisy_history, publish, run_verify
+from tests.faults.helpers import (
+    assert_dlq_holds_exactly,
+    differences,
+    noisy_history,
+    publish,
+    run_verify,
+)
 from tests.integration.conftest import Pipeline, free_port
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]

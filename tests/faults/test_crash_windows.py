@@ -15,7 +15,13 @@ import signal
 
 import pytest
 
-from tests.faults.helpers import assert_dlq_holds_exactly, differences, noisy_history, publish, run_verify
+from tests.faults.helpers import (
+    assert_dlq_holds_exactly,
+    differences,
+    noisy_history,
+    publish,
+    run_verify,
+)
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -38,7 +44,13 @@ def crash_and_recover(pipeline, window: str, **unsafe: str):
 def test_sigkill_in_each_crash_window_loses_nothing_and_counts_nothing_twice(pipeline, window):
     workload, survivor = crash_and_recover(pipeline, window)
     code, doc = run_verify(pipeline)  # while the worker runs: through its gateway
-    print(window, code, doc["stats"], {f["kind"]+"."+f["check"]: f["count"] for f in doc["findings"]}, doc["notes"])
+    print(
+        window,
+        code,
+        doc["stats"],
+        {f["kind"] + "." + f["check"]: f["count"] for f in doc["findings"]},
+        doc["notes"],
+    )
     assert code == 0, (differences(doc), doc)
     assert doc["stats"]["raw_event_ids"] == len(workload.event_ids)
     assert doc["stats"]["accepted_events"] == len(workload.event_ids)
@@ -59,4 +71,7 @@ def test_negative_control_without_deduplication_verify_fails(pipeline):
     assert code == 1, doc
     found = differences(doc)
     assert found.get("raw_log.wrong_copy", 0) > 0  # a later copy replaced the accepted one
-    assert found.get("kpis.different", 0) + found.get("kpis.missing", 0) + found.get("kpis.extra", 0) > 0
+    assert (
+        found.get("kpis.different", 0) + found.get("kpis.missing", 0) + found.get("kpis.extra", 0)
+        > 0
+    )

@@ -11,7 +11,13 @@ from projections.definitions import DEFAULT_DEFINITION
 from projections.engine import KpiEngine
 from projections.records import record_from_event
 from projections.verify.kpis import projected, same_value
-from tests.faults.helpers import assert_dlq_holds_exactly, differences, noisy_history, publish, run_verify
+from tests.faults.helpers import (
+    assert_dlq_holds_exactly,
+    differences,
+    noisy_history,
+    publish,
+    run_verify,
+)
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -24,7 +30,10 @@ def test_noisy_stream_gives_the_kpis_of_the_clean_history(pipeline):
     worker.wait_ready()
     pipeline.wait_caught_up(expected_raw=len(workload.event_ids))
     engine = KpiEngine(DEFAULT_DEFINITION, s.pipeline.tz)
-    engine.apply(record_from_event(parse_event(e, s.pipeline.currency), seq) for seq, e in enumerate(workload.clean))
+    engine.apply(
+        record_from_event(parse_event(e, s.pipeline.currency), seq)
+        for seq, e in enumerate(workload.clean)
+    )
     clean = {row.key: float(row.value) for row in engine.rows()}
     live = projected(pipeline.gateway(), DEFAULT_DEFINITION.version)
     assert set(live) == set(clean)

@@ -6,34 +6,32 @@ from __future__ import annotations
 
 import json
 import random
-import time
-import uuid
-from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from streams.lag import consumer_lag
-from tests.faults.helpers import Workload, assert_dlq_holds_exactly, dead_letters_by_source, differences, publish, run_verify
+from tests.faults.helpers import (
+    Workload,
+    activity,
+    assert_dlq_holds_exactly,
+    dead_letters_by_source,
+    differences,
+    publish,
+    run_verify,
+    valid_workload,
+)
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 EXIT_POISON = 3
 OVERSIZED = 1_020_000  # over the contract's 1,000,000 bytes, under the broker's default 1 MiB
 BIG_PRODUCER = {"message.max.bytes": 2_000_000}
-REASONS = {"malformed": "malformed JSON", "not_utf8": "not UTF-8", "oversized": "more than the 1000000 allowed", "schema": "schema_version"}
-
-
-def activity(rng: random.Random, i: int) -> dict:
-    return {
-        "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
-        "event_type": "activity.logged",
-        "schema_version": 1,
-        "occurred_at": (datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(minutes=5 * i)).isoformat(),
-        "source": "test",
-        "rep_id": f"rep-{i % 5}",
-        "team_id": f"team-{i % 2}",
-        "activity_type": rng.choice(["call", "email", "meeting", "demo"]),
-    }
+REASONS = {
+    "malformed": "malformed JSON",
+    "not_utf8": "not UTF-8",
+    "oversized": "more than the 1000000 allowed",
+    "schema": "schema_version",
+}
 
 
 def poison(rng: random.Random, kind: str, i: int) -> bytes:
@@ -51,13 +49,6 @@ def poison(rng: random.Random, kind: str, i: int) -> bytes:
 def flood(rng: random.Random, n: int, start: int = 0) -> list[bytes]:
     kinds = list(REASONS)
     return [poison(rng, kinds[(start + i) % len(kinds)], start + i) for i in range(n)]
-
-
-def valid_workload(rng: random.Random, n: int, start: int = 0) -> Workload:
-    w = Workload()
-    for i in range(start, start + n):
-        w.add_valid(activity(rng, i))
-    return w
 
 
 def test_poison_flood_under_the_cap_is_dead_lettered_with_reasons(pipeline):

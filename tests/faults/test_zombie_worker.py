@@ -19,7 +19,14 @@ import uuid
 import pytest
 
 from streams.lag import consumer_lag
-from tests.faults.helpers import Workload, assert_dlq_holds_exactly, differences, noisy_history, publish, run_verify
+from tests.faults.helpers import (
+    Workload,
+    assert_dlq_holds_exactly,
+    differences,
+    noisy_history,
+    publish,
+    run_verify,
+)
 from tests.integration.conftest import free_port
 
 CH_DSN = os.environ.get("KPIFLOW_TEST_CLICKHOUSE_DSN", "")
@@ -29,8 +36,8 @@ pytestmark = [
     pytest.mark.integration,
     pytest.mark.skipif(
         not CH_DSN or CH_DSN.startswith("chdb:"),
-        reason="needs a ClickHouse server that two worker processes share (KPIFLOW_TEST_CLICKHOUSE_DSN): "
-        "the embedded chdb engine opens a data path in one process only",
+        reason="needs a ClickHouse server that two worker processes share "
+        "(KPIFLOW_TEST_CLICKHOUSE_DSN): the embedded chdb engine opens a data path in one process",
     ),
 ]
 
@@ -50,7 +57,9 @@ def wait_for(condition, what: str, timeout: float = 180) -> None:
         time.sleep(0.3)
 
 
-def test_sigstop_past_session_timeout_then_sigcont_loses_nothing_and_counts_nothing_twice(pipeline, tmp_path):
+def test_sigstop_past_session_timeout_then_sigcont_loses_nothing_and_counts_nothing_twice(
+    pipeline, tmp_path
+):
     from projections.store import ClickHouseStore
 
     database = f"t_{uuid.uuid4().hex[:10]}"
@@ -69,15 +78,33 @@ def test_sigstop_past_session_timeout_then_sigcont_loses_nothing_and_counts_noth
         publish(s, Workload(messages=workload.messages[:half]))
         first = pipeline.start_worker()
         first.wait_ready()
-        wait_for(lambda: (store.scalar("SELECT count() FROM {db}.raw_event_log") or 0) > 0, "the first inserts")
+        wait_for(
+            lambda: (store.scalar("SELECT count() FROM {db}.raw_event_log") or 0) > 0,
+            "the first inserts",
+        )
         first.kill(signal.SIGSTOP)  # frozen mid-stream, maybe mid-batch: a zombie once evicted
         second_port = str(free_port())
-        second = pipeline.start_worker(KPIFLOW_DATA_DIR=str(tmp_path / "data-2"), KPIFLOW_WORKER_WEB_PORT=second_port)
-        wait_for(lambda: (state(second_port) or {}).get("projector"), "the second worker", timeout=120)
+        second = pipeline.start_worker(
+            KPIFLOW_DATA_DIR=str(tmp_path / "data-2"), KPIFLOW_WORKER_WEB_PORT=second_port
+        )
+        wait_for(
+            lambda: (state(second_port) or {}).get("projector"), "the second worker", timeout=120
+        )
         publish(s, Workload(messages=workload.messages[half:]))
-        wait_for(lambda: sum(p.lag for p in consumer_lag(s)) == 0, "the second worker to take over and catch up")
-        first.kill(signal.SIGCONT)  # the zombie wakes up: its in-flight batch and commits must not harm
-        wait_for(lambda: store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log") == len(workload.event_ids), "every event in the raw log")
+        wait_for(
+            lambda: sum(p.lag for p in consumer_lag(s)) == 0,
+            "the second worker to take over and catch up",
+        )
+        first.kill(
+            signal.SIGCONT
+        )  # the zombie wakes up: its in-flight batch and commits must not harm
+        wait_for(
+            lambda: (
+                store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log")
+                == len(workload.event_ids)
+            ),
+            "every event in the raw log",
+        )
         wait_for(lambda: sum(p.lag for p in consumer_lag(s)) == 0, "lag 0 after the zombie woke")
         code, doc = run_verify(pipeline)
         assert code == 0, (differences(doc), doc)
@@ -86,7 +113,9 @@ def test_sigstop_past_session_timeout_then_sigcont_loses_nothing_and_counts_noth
     finally:
         for worker in pipeline.workers:
             if worker.proc.poll() is None:
-                worker.kill(signal.SIGCONT)  # a stopped process would ignore the SIGTERM of stop_all
+                worker.kill(
+                    signal.SIGCONT
+                )  # a stopped process would ignore the SIGTERM of stop_all
         pipeline.stop_all()
         store.command("DROP DATABASE IF EXISTS {db}")
         store.close()

@@ -84,7 +84,8 @@ def test_broker_files_live_under_the_data_dir(tmp_path):
 
 
 def test_java_command_puts_every_jar_on_the_class_path_and_limits_the_heap():
-    cmd = java_command("java", Path("/k/libs"), Path("/d/log4j2.properties"), "kafka.Kafka", "/d/s.p")
+    log4j = Path("/d/log4j2.properties")
+    cmd = java_command("java", Path("/k/libs"), log4j, "kafka.Kafka", "/d/s.p")
 
     assert cmd[0] == "java"
     assert cmd[-2:] == ["kafka.Kafka", "/d/s.p"]

@@ -45,7 +45,7 @@ def test_missing_maven_is_named_with_the_fix(home, monkeypatch, tmp_path):
 
 
 def test_maven_failure_shows_its_output_and_keeps_nothing(home, monkeypatch, tmp_path):
-    fake_mvn(tmp_path / "bin", 'echo "[ERROR] Could not resolve org.apache.kafka:kafka_2.13"\nexit 1\n')
+    fake_mvn(tmp_path / "bin", 'echo "[ERROR] Could not resolve kafka_2.13"\nexit 1\n')
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
 
     with pytest.raises(RuntimeServiceError, match=r"(?s)exit 1.*Could not resolve.*Maven Central"):
@@ -61,7 +61,9 @@ def test_install_runs_maven_once_then_uses_the_cache(home, monkeypatch, tmp_path
     # copy-dependencies stand-in: one jar into -DoutputDirectory=..., and count the calls
     fake_mvn(tmp_path / "bin", f"""
 echo run >> {calls}
-for arg in "$@"; do case "$arg" in -DoutputDirectory=*) out="${{arg#-DoutputDirectory=}}";; esac; done
+for arg in "$@"; do
+  case "$arg" in -DoutputDirectory=*) out="${{arg#-DoutputDirectory=}}";; esac
+done
 mkdir -p "$out" && touch "$out/kafka_2.13-{version}.jar"
 """)
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")

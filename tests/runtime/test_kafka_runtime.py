@@ -48,35 +48,41 @@ def consume_and_commit(bootstrap: str, topic: str, group: str, count: int) -> li
         "bootstrap.servers": bootstrap, "group.id": group,
         "auto.offset.reset": "earliest", "enable.auto.commit": False,
     })
-    consumer.subscribe([topic])
-    values: list[bytes] = []
-    for _ in range(200):
-        msg = consumer.poll(0.2)
-        if msg is not None and not msg.error():
-            values.append(msg.value())
-        if len(values) >= count:
-            break
-    consumer.commit(asynchronous=False)
-    consumer.close()
-    return values
+    try:
+        consumer.subscribe([topic])
+        values: list[bytes] = []
+        for _ in range(200):
+            msg = consumer.poll(0.2)
+            if msg is not None and not msg.error():
+                values.append(msg.value())
+            if len(values) >= count:
+                break
+        consumer.commit(asynchronous=False)
+        return values
+    finally:
+        consumer.close()
 
 
 def committed(bootstrap: str, topic: str, group: str, partitions: int) -> int:
     """Sum of the group's committed offsets over the topic's partitions."""
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": group})
-    offsets = consumer.committed([TopicPartition(topic, p) for p in range(partitions)], timeout=10)
-    consumer.close()
+    wanted = [TopicPartition(topic, p) for p in range(partitions)]
+    try:
+        offsets = consumer.committed(wanted, timeout=10)
+    finally:
+        consumer.close()
     return sum(max(tp.offset, 0) for tp in offsets)
 
 
 def end_offsets(bootstrap: str, topic: str, partitions: int) -> int:
     consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "watermarks"})
-    total = sum(
-        consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
-        for p in range(partitions)
-    )
-    consumer.close()
-    return total
+    try:
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=10)[1]
+            for p in range(partitions)
+        )
+    finally:
+        consumer.close()
 
 
 async def aiokafka_roundtrip(bootstrap: str, topic: str, group: str, count: int) -> dict:
@@ -189,7 +195,9 @@ def test_stop_then_start_keeps_messages_and_committed_offsets(broker):
     assert runtime.stop(broker.data_dir)
     assert not runtime.is_running(broker.data_dir)
     assert not runtime.stop(broker.data_dir)  # harmless when not running
-    restarted = runtime.start(broker.data_dir, port=broker.port, controller_port=broker.controller_port)
+    restarted = runtime.start(
+        broker.data_dir, port=broker.port, controller_port=broker.controller_port
+    )
 
     assert restarted.pid != broker.pid
     assert end_offsets(broker.bootstrap, topic, 3) == 40
