@@ -35,12 +35,18 @@ def up(
     if kafka:
         runtime.ensure_installed(progress=say)
         runtime.start(s.pipeline.data_dir, port=_port(s.kafka.bootstrap_servers), progress=say)
+    else:
+        say(f"waiting for Kafka at {s.kafka.bootstrap_servers}")
+        runtime.wait_ready(s.kafka.bootstrap_servers, timeout=120, config=s.kafka.confluent_config())
     say(f"topics on {s.kafka.bootstrap_servers}")
-    runtime.ensure_topics(
+    created = runtime.ensure_topics(
         s.kafka.bootstrap_servers,
         {s.kafka.events_topic: s.kafka.partitions, s.kafka.dlq_topic: 1},
         retention_ms={s.kafka.events_topic: -1, s.kafka.dlq_topic: -1},
+        config=s.kafka.confluent_config(),
     )
+    if created:
+        say(f"created {', '.join(created)}")
     say("ClickHouse schema migrations")
     store = open_store(s)
     store.close()
