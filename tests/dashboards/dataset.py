@@ -15,23 +15,14 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from projections.catalog import CATALOG
+from projections.writer import KPI_ROW_COLUMNS
 
 TEAMS = {"north": ("n1", "n2"), "south": ("s1", "s2"), "west's": ("w'1",)}
 REPS = tuple(rep for reps in TEAMS.values() for rep in reps)
 TEAM_OF = {rep: team for team, reps in TEAMS.items() for rep in reps}
 ACTIVITY_TYPES = ("call", "email", "meeting", "voicemail", "linkedin_message", "intake", "demo")
 
-KPI_COLUMNS = (
-    "definition_version",
-    "kpi",
-    "grain",
-    "period_start",
-    "dimension_kind",
-    "dimension",
-    "value",
-    "revision",
-    "is_deleted",
-)
+KPI_COLUMNS = KPI_ROW_COLUMNS
 
 
 def _noise(*parts: object) -> float:

@@ -14,6 +14,7 @@ from typer.testing import CliRunner
 from dashboards.build import build_all, write
 from dashboards.defaults import Options, to_text
 from dashboards.wallboard import wallboard_uid
+from projections.writer import KPI_ROW_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -146,17 +147,7 @@ def test_cli_build_reads_teams_from_clickhouse(cli, tmp_path, monkeypatch, chdb_
         store.insert(
             "kpi_rows",
             [[1, "activities", "day", date(2026, 1, 5), "team", t, 1.0, 1, 0] for t in ("b", "a")],
-            [
-                "definition_version",
-                "kpi",
-                "grain",
-                "period_start",
-                "dimension_kind",
-                "dimension",
-                "value",
-                "revision",
-                "is_deleted",
-            ],
+            KPI_ROW_COLUMNS,
         )
         store.insert("live_version", [["live", 1, 1]], ["name", "version", "revision"])
         monkeypatch.setenv("KPIFLOW_CLICKHOUSE_DSN", chdb_dsn)

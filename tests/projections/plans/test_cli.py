@@ -10,6 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from kpiflow.commands import plan as plan_commands
+from projections.writer import KPI_ROW_COLUMNS
 
 
 @pytest.fixture
@@ -131,17 +132,7 @@ def test_apply_flow_and_suggest_on_chdb(cli, settings_on, write_plan, good_plan_
     store.insert(
         "kpi_rows",
         [[1, *r, 1, 0] for r in rows],
-        [
-            "definition_version",
-            "kpi",
-            "grain",
-            "period_start",
-            "dimension_kind",
-            "dimension",
-            "value",
-            "revision",
-            "is_deleted",
-        ],
+        KPI_ROW_COLUMNS,
     )
     store.insert(
         "raw_event_log",

@@ -18,18 +18,9 @@ from projections.plans.storage import (
     stored_plan,
     weekly_history,
 )
+from projections.writer import KPI_ROW_COLUMNS
 
-KPI_COLUMNS = [
-    "definition_version",
-    "kpi",
-    "grain",
-    "period_start",
-    "dimension_kind",
-    "dimension",
-    "value",
-    "revision",
-    "is_deleted",
-]
+KPI_COLUMNS = KPI_ROW_COLUMNS
 
 
 def put_values(store, rows, version=1):
