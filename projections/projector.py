@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 from dataclasses import dataclass, field
+from datetime import date
 from zoneinfo import ZoneInfo
 
 from projections import versions
@@ -80,6 +81,7 @@ class Projector:
         state.bulk_done += len(records)
         if len(records) < BULK_CHUNK:
             upserts, deletes = state.engine.take_changes()
+            deletes = [*deletes, *self._stale_keys(state.definition.version, upserts)]
             write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
             state.built = True
             self._mark_built(state.definition)
@@ -88,6 +90,24 @@ class Projector:
                 state.definition.version, state.bulk_done, state.engine.event_count,
             )
         return len(records)
+
+    def _stale_keys(self, version: int, upserts) -> list[tuple]:
+        """Rows stored for `version` that a build from the whole raw log no longer produces.
+
+        A crash can fall between the raw-log insert of an event that moves a row (a late, earlier
+        qualifying assessment, say) and the projector writing that move; the rebuild after the
+        restart then writes the new row, and this tombstones the old one."""
+        fresh = {(r.kpi, r.grain, r.period_start.isoformat(), r.dimension_kind, r.dimension) for r in upserts}
+        stored = self.store.rows(
+            "SELECT kpi, grain, toString(period_start) AS p, dimension_kind, dimension "
+            "FROM {db}.kpi_values_all_versions WHERE definition_version = {v:UInt32}",
+            {"v": version},
+        )
+        return [
+            (r["kpi"], r["grain"], date.fromisoformat(r["p"]), r["dimension_kind"], r["dimension"])
+            for r in stored
+            if (r["kpi"], r["grain"], r["p"], r["dimension_kind"], r["dimension"]) not in fresh
+        ]
 
     def _mark_built(self, definition: Definition) -> None:
         rows = {r["version"]: r for r in versions.list_versions(self.store)}

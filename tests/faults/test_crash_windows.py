@@ -44,13 +44,6 @@ def crash_and_recover(pipeline, window: str, **unsafe: str):
 def test_sigkill_in_each_crash_window_loses_nothing_and_counts_nothing_twice(pipeline, window):
     workload, survivor = crash_and_recover(pipeline, window)
     code, doc = run_verify(pipeline)  # while the worker runs: through its gateway
-    print(
-        window,
-        code,
-        doc["stats"],
-        {f["kind"] + "." + f["check"]: f["count"] for f in doc["findings"]},
-        doc["notes"],
-    )
     assert code == 0, (differences(doc), doc)
     assert doc["stats"]["raw_event_ids"] == len(workload.event_ids)
     assert doc["stats"]["accepted_events"] == len(workload.event_ids)
@@ -67,7 +60,6 @@ def test_negative_control_without_deduplication_verify_fails(pipeline):
     events into the raw log, and verify must say so (exit 1)."""
     crash_and_recover(pipeline, "after_insert", KPIFLOW_UNSAFE_NO_DEDUP="1")
     code, doc = run_verify(pipeline)
-    print(code, differences(doc), doc["stats"])
     assert code == 1, doc
     found = differences(doc)
     assert found.get("raw_log.wrong_copy", 0) > 0  # a later copy replaced the accepted one
