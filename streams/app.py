@@ -123,7 +123,6 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
 
     @app.task
     async def project() -> None:
-        await ingest.load_state()
         if not p.project:
             log.info("projections are off in this worker (KPIFLOW_PROJECT=false): raw log only")
             return

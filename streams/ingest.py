@@ -68,6 +68,7 @@ class IngestService:
         self.poison_cap = poison_cap
         self.metrics = IngestMetrics()
         self.terminals: dict = {}
+        self._loaded = False
         # UNSAFE, for the negative controls of tests/faults only: NO_DEDUP_TOKENS drops the
         # insert deduplication tokens; NO_DEDUP also skips the lookup of copies already in the
         # raw log, so a duplicate in a later batch is accepted a second time.
@@ -76,7 +77,10 @@ class IngestService:
         self.crash_at = crash_hook_from_env()
 
     async def load_state(self) -> None:
-        self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
+        """What the raw log knows of terminal stages, before the first batch is judged."""
+        if not self._loaded:
+            self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
+            self._loaded = True
 
     def _ids(self, batch: Sequence[Incoming]) -> list[str]:
         import json
@@ -98,6 +102,7 @@ class IngestService:
             os.kill(os.getpid(), signal.SIGKILL)
 
     async def process(self, batch: Sequence[Incoming]) -> None:
+        await self.load_state()
         if self.crash_at is not None:
             self._crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
         ids = self._ids(batch) if self.dedup else []
