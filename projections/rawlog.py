@@ -166,6 +166,21 @@ def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:
     return out
 
 
+ID_PREFIX_SQL = "reinterpretAsUInt64(reverse(unhex(substring(replaceAll(event_id, '-', ''), 1, 16))))"
+
+
+def id_prefix(event_id: str) -> int:
+    """The first 64 bits of an event_id UUID, as ClickHouse's ID_PREFIX_SQL computes them."""
+    return int(event_id.replace("-", "")[:16], 16)
+
+
+def id_prefixes(store) -> set[int]:
+    """Prefixes of every event_id in the raw log: a compact filter (about 60 bytes per event)
+    that says which ids of a batch may already be there; only those are looked up."""
+    table = store.arrow(f"SELECT {ID_PREFIX_SQL} AS h FROM {{db}}.raw_event_log")
+    return set(table.column("h").to_numpy().tolist()) if table.num_rows else set()
+
+
 def existing_copies(store, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:
     """event_id -> (topic, partition, offset) of the copy already in the raw log."""
     if not event_ids:

@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import ConfigError, PoisonFloodError
-from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, terminal_index
+from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, id_prefix, id_prefixes, terminal_index
 from streams.clickhouse_io import ClickHouseIO
 from streams.deadletter import dead_letter_headers
-from streams.triage import Incoming, triage
+from streams.triage import Incoming, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
 
@@ -59,6 +59,13 @@ class IngestMetrics:
         return dict(self.__dict__)
 
 
+def _prefix(event_id: str) -> int | None:
+    try:
+        return id_prefix(event_id)
+    except ValueError:  # a UUID in a form ClickHouse's prefix does not read: always look it up
+        return None
+
+
 class IngestService:
     def __init__(self, io: ClickHouseIO, currency: str, topic: str, send_dead_letter: SendDeadLetter, poison_cap: int) -> None:
         self.io = io
@@ -68,6 +75,7 @@ class IngestService:
         self.poison_cap = poison_cap
         self.metrics = IngestMetrics()
         self.terminals: dict = {}
+        self.known_prefixes: set[int] = set()  # id_prefix of every event_id in the raw log
         self._loaded = False
         # UNSAFE, for the negative controls of tests/faults only: NO_DEDUP_TOKENS drops the
         # insert deduplication tokens; NO_DEDUP also skips the lookup of copies already in the
@@ -80,24 +88,23 @@ class IngestService:
         """What the raw log knows of terminal stages, before the first batch is judged."""
         if not self._loaded:
             self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
+            if self.dedup:
+                self.known_prefixes = await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
             self._loaded = True
 
-    def _ids(self, batch: Sequence[Incoming]) -> list[str]:
-        import json
-
-        ids = []
-        for message in batch:
-            try:
-                value = json.loads(message.value or b"")
-                if isinstance(value, dict) and isinstance(value.get("event_id"), str):
-                    ids.append(value["event_id"])
-            except (ValueError, UnicodeDecodeError):
-                pass
-        return ids
+    def _maybe_known(self, event_ids: Sequence[str]) -> list[str]:
+        """Ids that may already be in the raw log (their prefix is); the rest are new for sure."""
+        known = self.known_prefixes
+        out = []
+        for event_id in event_ids:
+            prefix = _prefix(event_id)
+            if prefix is None or prefix in known:
+                out.append(event_id)
+        return out
 
     def _crash_if(self, point: str, batch_number: int) -> None:
         if self.crash_at == (point, batch_number):
-            log.critical("KPIFLOW_FAULT_CRASH_AT=%s:%s: killing this worker (test-only hook)", point, batch_number)
+            log.critical("KPIFLOW_FAULT_CRASH_AT=%s:%s: SIGKILL (test-only hook)", point, batch_number)
             logging.shutdown()
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -105,9 +112,11 @@ class IngestService:
         await self.load_state()
         if self.crash_at is not None:
             self._crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
-        ids = self._ids(batch) if self.dedup else []
-        existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, ids)
-        result = triage(batch, self.currency, self.terminals, existing)
+        result = triage(batch, self.currency, self.terminals)
+        candidates = self._maybe_known(result.event_ids) if self.dedup else []
+        if candidates:
+            existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, candidates)
+            result = drop_known(result, existing)
         self._check_poison(result)
         for rejected in result.rejected:
             where = rejected.where
@@ -128,6 +137,7 @@ class IngestService:
         if self.crash_at is not None:
             self._crash_if("after_insert", self.metrics.batches + 1)
         self.terminals.update(result.new_terminals)
+        self.known_prefixes.update(_prefix(i) for i in result.event_ids)
         m = self.metrics
         m.batches += 1
         m.accepted += len(result.rows)

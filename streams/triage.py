@@ -13,7 +13,7 @@ from typing import Any
 
 from events import InvalidEvent, parse_event
 from events.fields import TERMINAL_STAGES
-from projections.rawlog import Coordinates, raw_row
+from projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,11 +81,6 @@ def triage(
             out.duplicates += 1
             out.rejected_flags.append(False)
             continue
-        copy = existing.get(event.event_id)
-        if copy is not None and copy != (where.topic, where.partition, where.offset):
-            out.duplicates += 1
-            out.rejected_flags.append(False)
-            continue
         if event.event_type == "deal.stage_changed":
             known = local_terminals.get(event.deal_id) or terminals.get(event.deal_id)
             if known is not None and event.occurred_at > known[0] and _arrived_before(known, where):
@@ -106,4 +101,24 @@ def triage(
         out.event_ids.append(event.event_id)
         out.rows.append(raw_row(event, raw.decode("utf-8"), where))
     out.new_terminals = local_terminals
+    return drop_known(out, existing) if existing else out
+
+
+_ID, _TOPIC, _PARTITION, _OFFSET = (RAW_COLUMNS.index(c) for c in ("event_id", "topic", "partition", "offset"))
+
+
+def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Triage:
+    """Drop accepted rows whose event_id the raw log already holds from other coordinates.
+
+    The same coordinates mean this batch is being retried: the row is written again, and
+    ClickHouse deduplicates it (same rows, same token)."""
+    keep_rows, keep_ids = [], []
+    for row, event_id in zip(out.rows, out.event_ids, strict=True):
+        copy = existing.get(event_id)
+        if copy is not None and copy != (row[_TOPIC], row[_PARTITION], row[_OFFSET]):
+            out.duplicates += 1
+            continue
+        keep_rows.append(row)
+        keep_ids.append(event_id)
+    out.rows, out.event_ids = keep_rows, keep_ids
     return out

@@ -86,3 +86,11 @@ def test_currency_is_checked():
 def test_batch_token_is_stable_and_range_specific():
     assert batch_token(T, {1: (0, 9), 0: (5, 7)}) == batch_token(T, {0: (5, 7), 1: (0, 9)})
     assert batch_token(T, {0: (5, 7)}) != batch_token(T, {0: (5, 8)})
+
+
+def test_id_prefix_matches_clickhouse(ch_store):
+    from projections.rawlog import ID_PREFIX_SQL, id_prefix
+
+    for event_id in ("6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10", "6F1C2A8E-2B7E-4A52-9D55-1D1F0C3E9A10", "00000000-0000-4000-8000-000000000001"):
+        sql = "SELECT " + ID_PREFIX_SQL.replace("event_id", "{e:String}") + " AS h"
+        assert ch_store.scalar(sql, {"e": event_id}) == id_prefix(event_id)
