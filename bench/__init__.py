@@ -1,1 +1,1 @@
-"""Benchmarks: scripts that print figures (not part of the pass/fail suite). See docs/benchmarks.md."""
+"""Benchmarks: scripts that print figures, not part of the test suite (docs/benchmarks.md)."""

@@ -156,7 +156,9 @@ def publish_quarter(settings, events: int, seed: int = 42) -> Published:
     publisher = EventPublisher(settings)
     count = activities = 0
     for event in simulate_history(quarter_config(events, seed)):
-        publisher.send_valid(json.dumps(event, separators=(",", ":")).encode(), aggregate_key(event))
+        publisher.send_valid(
+            json.dumps(event, separators=(",", ":")).encode(), aggregate_key(event)
+        )
         count += 1
         activities += event["event_type"] == "activity.logged"
     publisher.flush()
@@ -174,7 +176,8 @@ SPAN_SQL = (
 LAST_PROJECTION_SQL = "SELECT toUnixTimestamp64Micro(max(updated_at)) AS last_us FROM {db}.kpi_rows"
 CHECKSUM_SQL = (
     "SELECT count() AS rows, round(sum(value), 2) AS total, "
-    "sumIf(value, kpi = 'activities' AND grain = 'quarter' AND dimension_kind = 'rep') AS activities "
+    "sumIf(value, kpi = 'activities' AND grain = 'quarter' AND dimension_kind = 'rep') "
+    "AS activities "
     "FROM {db}.kpi_rows FINAL WHERE is_deleted = 0 AND definition_version = 1"
 )
 
@@ -187,7 +190,11 @@ def raw_span(store, *, through_projections: bool = False) -> dict[str, Any]:
         last = store.rows(LAST_PROJECTION_SQL)[0]["last_us"]
     seconds = max(last - row["first_us"], 1) / 1e6
     timed = row["events"] - row["first_batch"]
-    return {"events": row["events"], "seconds": round(seconds, 3), "rate": round(timed / seconds, 1)}
+    return {
+        "events": row["events"],
+        "seconds": round(seconds, 3),
+        "rate": round(timed / seconds, 1),
+    }
 
 
 def checksum(store) -> dict[str, Any]:
@@ -209,7 +216,10 @@ class WorkerProcess:
             full.pop(name)
         self.proc = subprocess.Popen(
             argv or [sys.executable, "-m", "kpiflow.cli", "worker", "--loglevel", "warning"],
-            cwd=REPO, env=full, stdout=log_path.open("wb"), stderr=subprocess.STDOUT,
+            cwd=REPO,
+            env=full,
+            stdout=log_path.open("wb"),
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -219,7 +229,9 @@ class WorkerProcess:
 
     def state(self) -> dict | None:
         try:
-            with urllib.request.urlopen(f"http://127.0.0.1:{self.port}/kpiflow/state", timeout=5) as r:  # noqa: S310
+            with urllib.request.urlopen(
+                f"http://127.0.0.1:{self.port}/kpiflow/state", timeout=5
+            ) as r:  # noqa: S310
                 return json.loads(r.read())
         except OSError:
             return None
@@ -254,7 +266,9 @@ class WorkerProcess:
                 if self.gateway().scalar("SELECT count() FROM {db}.raw_event_log") >= expected:
                     return
             time.sleep(0.25)
-        raise SystemExit(f"the worker did not ingest {expected} events in {timeout:.0f}s: {self.state()}")
+        raise SystemExit(
+            f"the worker did not ingest {expected} events in {timeout:.0f}s: {self.state()}"
+        )
 
     def wait_projected(self, expected: int, timeout: float) -> None:
         """Until the projector applied `expected` events (its write then precedes any query:
@@ -264,10 +278,14 @@ class WorkerProcess:
             self.check_alive()
             state = self.state()
             projector = (state or {}).get("projector") or {}
-            if projector and all(v["built"] and v["events"] >= expected for v in projector.values()):
+            if projector and all(
+                v["built"] and v["events"] >= expected for v in projector.values()
+            ):
                 return
             time.sleep(0.2)
-        raise SystemExit(f"the projections did not reach {expected} events in {timeout:.0f}s: {self.state()}")
+        raise SystemExit(
+            f"the projections did not reach {expected} events in {timeout:.0f}s: {self.state()}"
+        )
 
     def tail(self, n: int = 40) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
@@ -285,27 +303,54 @@ class WorkerProcess:
 # -- peers (bench/peers.py) as processes ---------------------------------------------------
 
 
-def run_peer(kind: str, settings, data_dir: Path, expected: int, group: str, log_path: Path,
-             timeout: float, extra: list[str] | None = None) -> dict[str, Any]:
+def run_peer(
+    kind: str,
+    settings,
+    data_dir: Path,
+    expected: int,
+    group: str,
+    log_path: Path,
+    timeout: float,
+    extra: list[str] | None = None,
+) -> dict[str, Any]:
     """Run one peer of bench/peers.py to completion; returns the JSON it prints last."""
     k = settings.kafka
     argv = [
-        sys.executable, str(REPO / "bench" / "peers.py"), kind,
-        "--bootstrap", k.bootstrap_servers, "--topic", k.events_topic, "--group", group,
-        "--data-dir", str(data_dir), "--expect", str(expected),
-        "--batch", str(settings.pipeline.batch_size),
-        "--batch-seconds", str(settings.pipeline.batch_seconds),
-        "--currency", settings.pipeline.currency, "--timezone", settings.pipeline.timezone,
+        sys.executable,
+        str(REPO / "bench" / "peers.py"),
+        kind,
+        "--bootstrap",
+        k.bootstrap_servers,
+        "--topic",
+        k.events_topic,
+        "--group",
+        group,
+        "--data-dir",
+        str(data_dir),
+        "--expect",
+        str(expected),
+        "--batch",
+        str(settings.pipeline.batch_size),
+        "--batch-seconds",
+        str(settings.pipeline.batch_seconds),
+        "--currency",
+        settings.pipeline.currency,
+        "--timezone",
+        settings.pipeline.timezone,
         *(extra or []),
     ]
     with log_path.open("wb") as log:
-        proc = subprocess.Popen(argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log, start_new_session=True)
+        proc = subprocess.Popen(
+            argv, cwd=REPO, stdout=subprocess.PIPE, stderr=log, start_new_session=True
+        )
         try:
             out, _ = proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
             os.killpg(proc.pid, signal.SIGKILL)
             proc.wait()
-            raise SystemExit(f"peer {kind} did not finish in {timeout:.0f}s; log: {log_path}") from None
+            raise SystemExit(
+                f"peer {kind} did not finish in {timeout:.0f}s; log: {log_path}"
+            ) from None
     lines = [line for line in out.decode().splitlines() if line.startswith("{")]
     if proc.returncode != 0 or not lines:
         tail = "\n".join(log_path.read_text(errors="replace").splitlines()[-30:])
@@ -330,6 +375,12 @@ def work_dir(keep: bool) -> Iterator[Path]:
 
 def new_tag() -> str:
     return uuid.uuid4().hex[:8]
+
+
+def figure_line(label: str, value: float, unit: str, note: str = "") -> str:
+    """One aligned line of a report: label, value, unit, then a note (seconds, ratio, ...)."""
+    text = f"{value:,.3f}" if abs(value) < 100 else f"{value:,.0f}"
+    return f"   {label:<46} {text:>10} {unit:<9} {note}".rstrip()
 
 
 def ratio(value: float, baseline: float) -> float:

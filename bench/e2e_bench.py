@@ -44,6 +44,7 @@ from bench.common import (  # noqa: E402
     add_common_options,
     checksum,
     create_topics,
+    figure_line,
     kafka_broker,
     load_average,
     new_tag,
@@ -165,13 +166,18 @@ class KafkaTap(threading.Thread):
         self.seen: dict[str, float] = {}
         self.stopping = False
         self.assigned = threading.Event()
-        self.consumer = Consumer(settings.kafka.confluent_config() | {
-            "group.id": f"bench-tap-{uuid.uuid4().hex[:8]}",
-            "enable.auto.commit": False,
-            "auto.offset.reset": "latest",
-            "fetch.wait.max.ms": 10,
-        })
-        self.consumer.subscribe([settings.kafka.events_topic], on_assign=lambda c, p: self.assigned.set())
+        self.consumer = Consumer(
+            settings.kafka.confluent_config()
+            | {
+                "group.id": f"bench-tap-{uuid.uuid4().hex[:8]}",
+                "enable.auto.commit": False,
+                "auto.offset.reset": "latest",
+                "fetch.wait.max.ms": 10,
+            }
+        )
+        self.consumer.subscribe(
+            [settings.kafka.events_topic], on_assign=lambda c, p: self.assigned.set()
+        )
 
     def run(self) -> None:
         while not self.stopping:
@@ -233,8 +239,14 @@ def marker_event(rep_id: str) -> dict:
     }
 
 
-def latency(settings, events: int, rate: float, seconds: float, markers_per_second: float,
-            poll_interval: float) -> dict:
+def latency(
+    settings,
+    events: int,
+    rate: float,
+    seconds: float,
+    markers_per_second: float,
+    poll_interval: float,
+) -> dict:
     from events.envelope import aggregate_key
     from projections.store import open_store
     from streams.producer import EventPublisher
@@ -253,6 +265,7 @@ def latency(settings, events: int, rate: float, seconds: float, markers_per_seco
     publisher = EventPublisher(settings)
     live = simulate_live(quarter_config(events), datetime.now(UTC), 1000.0)
     published: dict[str, float] = {}
+    published_wall: dict[str, float] = {}
     sent = 0
     started = time.monotonic()
     next_marker = started + 1.0 / markers_per_second
@@ -261,12 +274,15 @@ def latency(settings, events: int, rate: float, seconds: float, markers_per_seco
         due = int((now - started) * rate)
         while sent < due:
             _, event = next(live)
-            publisher.send_valid(json.dumps(event, separators=(",", ":")).encode(), aggregate_key(event))
+            publisher.send_valid(
+                json.dumps(event, separators=(",", ":")).encode(), aggregate_key(event)
+            )
             sent += 1
         if now >= next_marker:
             rep_id = f"{prefix}{count:05d}"
             count += 1
             at = time.monotonic()
+            published_wall[rep_id] = time.time()
             publisher.send_valid(marker_event(rep_id), rep_id)
             published[rep_id] = at
             poller.add(rep_id, at)
@@ -292,12 +308,58 @@ def latency(settings, events: int, rate: float, seconds: float, markers_per_seco
         "poll_query_ms": round(1000 * poller.query_seconds / max(poller.queries, 1), 1),
     }
     if visible:
-        out |= {"p50": round(percentile(visible, 50), 3), "p99": round(percentile(visible, 99), 3),
-                "max": round(max(visible), 3)}
+        out |= {
+            "p50": round(percentile(visible, 50), 3),
+            "p99": round(percentile(visible, 99), 3),
+            "max": round(max(visible), 3),
+        }
     if delivered:
-        out |= {"kafka_p50": round(percentile(delivered, 50), 3),
-                "kafka_p99": round(percentile(delivered, 99), 3)}
+        out |= {
+            "kafka_p50": round(percentile(delivered, 50), 3),
+            "kafka_p99": round(percentile(delivered, 99), 3),
+        }
+    out["stages"] = stages(
+        store, published_wall, {r: poller.seen[r] - published[r] for r in poller.seen}
+    )
     return out
+
+
+def stages(store, published_wall: dict[str, float], visible: dict[str, float]) -> dict:
+    """Where each marker's latency went, from ClickHouse's stamps (same machine clock):
+    publish -> raw-log insert (ingested_at) -> first kpi_rows write (updated_at) -> seen."""
+    ids = list(published_wall)
+    raw = {
+        r["rep_id"]: r["t"] / 1e6
+        for r in store.rows(
+            "SELECT rep_id, toUnixTimestamp64Micro(min(ingested_at)) AS t FROM {db}.raw_event_log "
+            "WHERE rep_id IN {ids:Array(String)} GROUP BY rep_id",
+            {"ids": ids},
+        )
+    }
+    kpi = {
+        r["dimension"]: r["t"] / 1e6
+        for r in store.rows(
+            "SELECT dimension, toUnixTimestamp64Micro(min(updated_at)) AS t FROM {db}.kpi_rows "
+            "WHERE dimension_kind = 'rep' AND dimension IN {ids:Array(String)} GROUP BY dimension",
+            {"ids": ids},
+        )
+    }
+    to_raw, to_kpi, to_seen = [], [], []
+    for rep_id, at in published_wall.items():
+        if rep_id in raw and rep_id in kpi and rep_id in visible:
+            to_raw.append(raw[rep_id] - at)
+            to_kpi.append(kpi[rep_id] - raw[rep_id])
+            to_seen.append(visible[rep_id] - (kpi[rep_id] - at))
+    if not to_raw:
+        return {}
+    return {
+        name: {"p50": round(percentile(v, 50), 3), "p99": round(percentile(v, 99), 3)}
+        for name, v in (
+            ("publish_to_raw_log", to_raw),
+            ("raw_log_to_kpi_rows", to_kpi),
+            ("kpi_rows_to_report", to_seen),
+        )
+    }
 
 
 # -- the run ------------------------------------------------------------------------------
@@ -313,24 +375,38 @@ def measure(bootstrap: str, work: Path, args) -> dict:
     published = publish_quarter(settings, args.events)
     say(f"published {published.events:,} events in {published.seconds:.1f}s")
     n = published.events
-    figures: dict = {"events": n, "activities": published.activities, "partitions": PARTITIONS,
-                     "batch_size": settings.pipeline.batch_size, "timezone": settings.pipeline.timezone,
-                     "load_average": {}}
+    figures: dict = {
+        "events": n,
+        "activities": published.activities,
+        "partitions": PARTITIONS,
+        "batch_size": settings.pipeline.batch_size,
+        "timezone": settings.pipeline.timezone,
+        "load_average": {},
+    }
 
     figures["load_average"]["ceiling"] = round(load_average(), 2)
     say("1. ceiling: bare confluent-kafka consumer + KPI engine + kpi_rows")
-    figures["ceiling"] = run_peer("ceiling", settings, work / "ceiling", n, f"bench-ceiling-{tag}",
-                                  work / "ceiling.log", timeout=7200)
+    figures["ceiling"] = run_peer(
+        "ceiling",
+        settings,
+        work / "ceiling",
+        n,
+        f"bench-ceiling-{tag}",
+        work / "ceiling.log",
+        timeout=7200,
+    )
     figures["load_average"]["rebuild"] = round(load_average(), 2)
     say("2. bulk rebuild from the ceiling's raw log")
     profile_to = Path(args.profile_rebuild) if args.profile_rebuild else None
-    figures["rebuild"] = run_rebuild(work / "ceiling", settings.pipeline.timezone,
-                                     work / "rebuild.log", profile_to)
+    figures["rebuild"] = run_rebuild(
+        work / "ceiling", settings.pipeline.timezone, work / "rebuild.log", profile_to
+    )
     if not args.skip_quix:
         figures["load_average"]["quix"] = round(load_average(), 2)
         say("1. quix: Quix Streams application + the same sink work")
-        figures["quix"] = run_peer("quix", settings, work / "quix", n, f"bench-quix-{tag}",
-                                   work / "quix.log", timeout=7200)
+        figures["quix"] = run_peer(
+            "quix", settings, work / "quix", n, f"bench-quix-{tag}", work / "quix.log", timeout=7200
+        )
 
     figures["load_average"]["kpiflow"] = round(load_average(), 2)
     say("1. kpiflow worker (ingest + projector)")
@@ -340,25 +416,38 @@ def measure(bootstrap: str, work: Path, args) -> dict:
         worker.wait_raw(n, timeout=7200)
         worker.wait_projected(n, timeout=7200)
         gateway = worker.gateway()
-        figures["kpiflow"] = raw_span(gateway, through_projections=True) | {"checksum": checksum(gateway)}
+        figures["kpiflow"] = raw_span(gateway, through_projections=True) | {
+            "checksum": checksum(gateway)
+        }
         if args.latency_seconds > 0:
             figures["load_average"]["latency"] = round(load_average(), 2)
             say(f"3. latency at {args.latency_rate:,.0f} events/s for {args.latency_seconds:.0f} s")
-            figures["latency"] = latency(settings, args.events, args.latency_rate, args.latency_seconds,
-                                         args.markers_per_second, args.poll_interval)
+            figures["latency"] = latency(
+                settings,
+                args.events,
+                args.latency_rate,
+                args.latency_seconds,
+                args.markers_per_second,
+                args.poll_interval,
+            )
         figures["kpiflow_state"] = worker.state()
     finally:
         worker.stop()
 
     ceiling = figures["ceiling"]["rate"]
-    figures["ratios"] = {"kpiflow_vs_ceiling": ratio(figures["kpiflow"]["rate"], ceiling),
-                         "rebuild_vs_arrow_scan": ratio(figures["rebuild"]["rate"],
-                                                        figures["rebuild"]["arrow_scan_rate"]),
-                         "rebuild_vs_aim": ratio(figures["rebuild"]["rate"], AIM_REBUILD)}
+    figures["ratios"] = {
+        "kpiflow_vs_ceiling": ratio(figures["kpiflow"]["rate"], ceiling),
+        "rebuild_vs_arrow_scan": ratio(
+            figures["rebuild"]["rate"], figures["rebuild"]["arrow_scan_rate"]
+        ),
+        "rebuild_vs_aim": ratio(figures["rebuild"]["rate"], AIM_REBUILD),
+    }
     sums = [figures["ceiling"]["checksum"], figures["kpiflow"]["checksum"]]
     if "quix" in figures:
         figures["ratios"]["quix_vs_ceiling"] = ratio(figures["quix"]["rate"], ceiling)
-        figures["ratios"]["kpiflow_vs_quix"] = ratio(figures["kpiflow"]["rate"], figures["quix"]["rate"])
+        figures["ratios"]["kpiflow_vs_quix"] = ratio(
+            figures["kpiflow"]["rate"], figures["quix"]["rate"]
+        )
         sums.append(figures["quix"]["checksum"])
     figures["projections_agree"] = all(s == sums[0] for s in sums)
     if "latency" in figures and "p99" in figures["latency"]:
@@ -368,37 +457,73 @@ def measure(bootstrap: str, work: Path, args) -> dict:
 
 def report(f: dict) -> None:
     c, w, r = f["ceiling"], f["kpiflow"], f["ratios"]
-    print(f"e2e bench: {f['events']:,} events ({f['activities']:,} activities), {f['partitions']} partitions, "
-          f"batches of {f['batch_size']}, time zone {f['timezone']}")
+    print(
+        f"e2e bench: {f['events']:,} events ({f['activities']:,} activities), "
+        f"{f['partitions']} partitions, batches of {f['batch_size']}, time zone {f['timezone']}"
+    )
     print("1. sustained events/s, first raw-log insert -> last kpi_rows write")
-    print(f"   ceiling  bare confluent-kafka consumer + engine    {c['rate']:>10,.0f} events/s  ({c['seconds']:.1f} s)")
+    print(
+        figure_line(
+            "ceiling: bare consumer + engine", c["rate"], "events/s", f"{c['seconds']:.1f} s"
+        )
+    )
     if "quix" in f:
         q = f["quix"]
-        print(f"   quix     Quix Streams app, same sink work          {q['rate']:>10,.0f} events/s  ({q['seconds']:.1f} s)"
-              f"  = {r['quix_vs_ceiling']:.2f} x ceiling")
-    print(f"   kpiflow  worker (ingest agent + projector)         {w['rate']:>10,.0f} events/s  ({w['seconds']:.1f} s)"
-          f"  = {r['kpiflow_vs_ceiling']:.2f} x ceiling (aim >= {AIM_SHARE_OF_CEILING:.2f})")
+        note = f"{q['seconds']:.1f} s, {r['quix_vs_ceiling']:.2f} x ceiling"
+        print(figure_line("quix: Quix Streams app, same sink work", q["rate"], "events/s", note))
+    note = f"{w['seconds']:.1f} s, {r['kpiflow_vs_ceiling']:.2f} x ceiling"
+    note += f" (aim >= {AIM_SHARE_OF_CEILING:.2f})"
+    print(figure_line("kpiflow: worker (ingest agent + projector)", w["rate"], "events/s", note))
     if "quix" in f:
-        print(f"   kpiflow / quix                                     {r['kpiflow_vs_quix']:>10.2f}")
-    print(f"   final projections identical in all contenders: {'yes' if f['projections_agree'] else 'NO'}"
-          f" ({w['checksum']['rows']:,} rows)")
+        print(figure_line("kpiflow / quix", r["kpiflow_vs_quix"], ""))
+    agree = "yes" if f["projections_agree"] else "NO"
+    print(
+        f"   final projections identical in every contender: {agree} "
+        f"({w['checksum']['rows']:,} rows)"
+    )
     b = f["rebuild"]
-    print(f"2. bulk rebuild of {b['events']:,} raw rows -> {b['rows']:,} KPI rows{' (profiled)' if b['profiled'] else ''}")
-    print(f"   arrow scan of the raw log (floor)                  {b['arrow_scan_rate']:>10,.0f} rows/s    ({b['arrow_scan_seconds']:.1f} s)")
-    print(f"   read_all_records alone                             {b['read_records_rate']:>10,.0f} events/s  ({b['read_records_seconds']:.1f} s)")
-    print(f"   read_all_records + apply + rows()                  {b['rate']:>10,.0f} events/s  ({b['seconds']:.1f} s:"
-          f" read+apply {b['read_and_apply_seconds']:.1f}, rows {b['rows_seconds']:.1f})"
-          f"  = {r['rebuild_vs_aim']:.2f} x aim of {AIM_REBUILD:,}")
-    if "latency" in f:
-        lat = f["latency"]
-        print(f"3. latency publish -> visible in kpi_values, {lat['rate_published']:,.0f} events/s for {lat['seconds']:.0f} s,"
-              f" {lat['markers']} markers, polled every {lat['poll_interval']:.2f} s ({lat['poll_query_ms']:.0f} ms a query)")
-        if "p99" in lat:
-            print(f"   kpiflow  p50 {lat['p50']:.3f} s  p99 {lat['p99']:.3f} s  max {lat['max']:.3f} s"
-                  f"  = p99 {r['p99_vs_aim']:.2f} x aim of {AIM_P99_SECONDS:.0f} s"
-                  f"; not visible: {lat['markers_not_visible']}")
-        if "kafka_p50" in lat:
-            print(f"   Kafka delivery alone (tap consumer): p50 {lat['kafka_p50']:.3f} s  p99 {lat['kafka_p99']:.3f} s")
+    profiled = " (profiled)" if b["profiled"] else ""
+    print(f"2. bulk rebuild of {b['events']:,} raw rows -> {b['rows']:,} KPI rows{profiled}")
+    print(
+        figure_line(
+            "Arrow scan of the raw log (floor)",
+            b["arrow_scan_rate"],
+            "rows/s",
+            f"{b['arrow_scan_seconds']:.1f} s",
+        )
+    )
+    print(
+        figure_line(
+            "read_all_records alone",
+            b["read_records_rate"],
+            "events/s",
+            f"{b['read_records_seconds']:.1f} s",
+        )
+    )
+    note = (
+        f"{b['seconds']:.1f} s (read+apply {b['read_and_apply_seconds']:.1f}, rows "
+        f"{b['rows_seconds']:.1f}), {r['rebuild_vs_aim']:.2f} x aim of {AIM_REBUILD:,}"
+    )
+    print(figure_line("read_all_records + apply + rows()", b["rate"], "events/s", note))
+    lat = f.get("latency")
+    if not lat:
+        return
+    print(
+        f"3. latency publish -> visible in kpi_values: {lat['rate_published']:,.0f} events/s for "
+        f"{lat['seconds']:.0f} s, {lat['markers']} markers, kpi_values polled every "
+        f"{lat['poll_interval']:.2f} s ({lat['poll_query_ms']:.0f} ms a query)"
+    )
+    if "p99" in lat:
+        print(figure_line("kpiflow p50", lat["p50"], "s"))
+        note = f"{r['p99_vs_aim']:.2f} x aim of {AIM_P99_SECONDS:.0f} s; max {lat['max']:.3f} s, "
+        note += f"not visible {lat['markers_not_visible']}"
+        print(figure_line("kpiflow p99", lat["p99"], "s", note))
+    if "kafka_p50" in lat:
+        print(figure_line("Kafka delivery alone (tap consumer) p50", lat["kafka_p50"], "s"))
+        print(figure_line("Kafka delivery alone (tap consumer) p99", lat["kafka_p99"], "s"))
+    for name, v in (lat.get("stages") or {}).items():
+        label = "stage " + name.replace("_", " ")
+        print(figure_line(label + " p50", v["p50"], "s", f"p99 {v['p99']:.3f} s"))
 
 
 def main(argv: list[str] | None = None) -> dict | None:
@@ -406,14 +531,26 @@ def main(argv: list[str] | None = None) -> dict | None:
         profile_to = Path(sys.argv[4]) if len(sys.argv) > 4 else None
         print(json.dumps(rebuild(Path(sys.argv[2]), sys.argv[3], profile_to)), flush=True)
         return None
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("--events", type=int, default=1_000_000, help="events of the quarter (about)")
-    parser.add_argument("--latency-seconds", type=float, default=60.0, help="0 skips the latency phase")
-    parser.add_argument("--latency-rate", type=float, default=2000.0, help="events/s of the latency phase")
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument(
+        "--events", type=int, default=1_000_000, help="events of the quarter (about)"
+    )
+    parser.add_argument(
+        "--latency-seconds", type=float, default=60.0, help="0 skips the latency phase"
+    )
+    parser.add_argument(
+        "--latency-rate", type=float, default=2000.0, help="events/s of the latency phase"
+    )
     parser.add_argument("--markers-per-second", type=float, default=5.0)
-    parser.add_argument("--poll-interval", type=float, default=0.1, help="seconds between kpi_values polls")
+    parser.add_argument(
+        "--poll-interval", type=float, default=0.1, help="seconds between kpi_values polls"
+    )
     parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams peer")
-    parser.add_argument("--profile-rebuild", metavar="FILE", help="cProfile the rebuild, text to FILE")
+    parser.add_argument(
+        "--profile-rebuild", metavar="FILE", help="cProfile the rebuild, text to FILE"
+    )
     add_common_options(parser)
     args = parser.parse_args(argv)
     with work_dir(args.keep) as work, kafka_broker(args.bootstrap, work) as bootstrap:

@@ -33,6 +33,7 @@ from bench.common import (  # noqa: E402
     WorkerProcess,
     add_common_options,
     create_topics,
+    figure_line,
     free_port,
     kafka_broker,
     load_average,
@@ -54,10 +55,23 @@ def floors(settings, env: dict, work: Path, events: int, tag: str) -> dict:
     batches to an agent whose process() does nothing (bench/profile_worker.py what-if)."""
     from bench.profile_worker import delivery_rate
 
-    consume = run_peer("consume", settings, work / "consume", events, f"bench-consume-{tag}",
-                       work / "consume.log", timeout=1800)
-    argv = [sys.executable, str(Path(__file__).resolve().parent / "profile_worker.py"), "_worker",
-            str(work / "faust-noop"), "noop-process", "plain"]
+    consume = run_peer(
+        "consume",
+        settings,
+        work / "consume",
+        events,
+        f"bench-consume-{tag}",
+        work / "consume.log",
+        timeout=1800,
+    )
+    argv = [
+        sys.executable,
+        str(Path(__file__).resolve().parent / "profile_worker.py"),
+        "_worker",
+        str(work / "faust-noop"),
+        "noop-process",
+        "plain",
+    ]
     noop_env = env | {
         "KPIFLOW_PROJECT": "false",
         "KPIFLOW_DATA_DIR": str(work / "faust-noop" / "data"),
@@ -86,8 +100,15 @@ def measure(bootstrap: str, work: Path, events: int, repeat: int, with_floors: b
     for n in range(1, repeat + 1):
         load_before = load_average()
         say(f"round {n}/{repeat}: baseline, bare confluent-kafka consumer -> raw log")
-        baseline = run_peer("ingest", settings, work / f"baseline-{n}", published.events,
-                            f"bench-bare-{tag}-{n}", work / f"baseline-{n}.log", timeout=1800)
+        baseline = run_peer(
+            "ingest",
+            settings,
+            work / f"baseline-{n}",
+            published.events,
+            f"bench-bare-{tag}-{n}",
+            work / f"baseline-{n}.log",
+            timeout=1800,
+        )
         say(f"round {n}/{repeat}: kpiflow worker, projections off (KPIFLOW_PROJECT=false)")
         worker_env = env | {
             "KPIFLOW_PROJECT": "false",
@@ -104,9 +125,14 @@ def measure(bootstrap: str, work: Path, events: int, repeat: int, with_floors: b
             kpiflow["ingest"] = worker.state()["ingest"]
         finally:
             worker.stop()
-        rounds.append({"baseline": baseline, "kpiflow": kpiflow,
-                       "ratio": ratio(kpiflow["rate"], baseline["rate"]),
-                       "load_average_before": round(load_before, 2)})
+        rounds.append(
+            {
+                "baseline": baseline,
+                "kpiflow": kpiflow,
+                "ratio": ratio(kpiflow["rate"], baseline["rate"]),
+                "load_average_before": round(load_before, 2),
+            }
+        )
     extra = floors(settings, env, work, published.events, tag) if with_floors else {}
     best_baseline = max((r["baseline"] for r in rounds), key=lambda b: b["rate"])
     best_kpiflow = max((r["kpiflow"] for r in rounds), key=lambda w: w["rate"])
@@ -124,25 +150,60 @@ def measure(bootstrap: str, work: Path, events: int, repeat: int, with_floors: b
 
 def report(figures: dict) -> None:
     b, w = figures["baseline"], figures["kpiflow"]
-    print(f"ingest bench: {figures['events']:,} events, {figures['partitions']} partitions, "
-          f"batches of {figures['batch_size']}")
-    print(f"  baseline  bare confluent-kafka consumer -> raw log  {b['rate']:>10,.0f} events/s  ({b['seconds']:.1f} s)")
-    print(f"  kpiflow   worker ingest agent (projections off)    {w['rate']:>10,.0f} events/s  ({w['seconds']:.1f} s)")
-    print(f"  ratio     kpiflow / baseline                        {figures['ratio']:>10.2f}")
+    print(
+        f"ingest bench: {figures['events']:,} events, {figures['partitions']} partitions, "
+        f"batches of {figures['batch_size']}"
+    )
+    print(
+        figure_line(
+            "baseline: bare confluent-kafka consumer -> raw log",
+            b["rate"],
+            "events/s",
+            f"{b['seconds']:.1f} s",
+        )
+    )
+    print(
+        figure_line(
+            "kpiflow: worker ingest agent (projections off)",
+            w["rate"],
+            "events/s",
+            f"{w['seconds']:.1f} s",
+        )
+    )
+    print(figure_line("ratio kpiflow / baseline", figures["ratio"], ""))
     if "consume" in figures:
-        print(f"  floors    bare consumer, poll + commit only            {figures['consume']['rate']:>10,.0f} events/s")
-        print(f"            Faust handing batches to a no-op agent       {figures['faust_noop']['rate']:>10,.0f} events/s")
+        print(
+            figure_line(
+                "floor: bare consumer, poll + commit only", figures["consume"]["rate"], "events/s"
+            )
+        )
+        print(
+            figure_line(
+                "floor: Faust handing batches to a no-op agent",
+                figures["faust_noop"]["rate"],
+                "events/s",
+            )
+        )
     if len(figures["rounds"]) > 1:
-        print(f"  (best of {len(figures['rounds'])} rounds; per round: " + ", ".join(
-            f"{r['kpiflow']['rate']:,.0f} / {r['baseline']['rate']:,.0f}" for r in figures["rounds"]) + ")")
+        rounds = ", ".join(
+            f"{r['kpiflow']['rate']:,.0f} / {r['baseline']['rate']:,.0f}" for r in figures["rounds"]
+        )
+        print(f"   best of {len(figures['rounds'])} rounds; kpiflow / baseline per round: {rounds}")
 
 
 def main(argv: list[str] | None = None) -> dict:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=200_000, help="events to publish (about)")
-    parser.add_argument("--repeat", type=int, default=1, help="rounds of both (best of each is kept)")
-    parser.add_argument("--floors", action="store_true",
-                        help="also time the transports alone: bare poll+commit, Faust to a no-op agent")
+    parser.add_argument(
+        "--repeat", type=int, default=1, help="rounds of both (best of each is kept)"
+    )
+    parser.add_argument(
+        "--floors",
+        action="store_true",
+        help="also time the transports alone: bare poll+commit, Faust to a no-op agent",
+    )
     add_common_options(parser)
     args = parser.parse_args(argv)
     with work_dir(args.keep) as work, kafka_broker(args.bootstrap, work) as bootstrap:

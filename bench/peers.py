@@ -36,7 +36,9 @@ from bench.common import DATABASE, checksum, raw_span  # noqa: E402
 class BatchWork:
     """Validate -> raw-log rows -> insert (dedup token) [-> engine -> kpi_rows] for one batch."""
 
-    def __init__(self, data_dir: Path, topic: str, currency: str, tz: ZoneInfo, project: bool) -> None:
+    def __init__(
+        self, data_dir: Path, topic: str, currency: str, tz: ZoneInfo, project: bool
+    ) -> None:
         from projections.definitions import DEFAULT_DEFINITION
         from projections.engine import KpiEngine
         from projections.migrate import apply_migrations
@@ -71,7 +73,9 @@ class BatchWork:
             except InvalidEvent:
                 self.invalid += 1
                 continue
-            rows.append(raw_row(event, value.decode("utf-8"), Coordinates(self.topic, partition, offset)))
+            rows.append(
+                raw_row(event, value.decode("utf-8"), Coordinates(self.topic, partition, offset))
+            )
             if self.project:
                 records.append(record_from_event(event, seq=offset))
         if rows:
@@ -95,12 +99,14 @@ def run_bare(args, project: bool) -> dict:
     from confluent_kafka import Consumer
 
     work = BatchWork(args.data_dir, args.topic, args.currency, ZoneInfo(args.timezone), project)
-    consumer = Consumer({
-        "bootstrap.servers": args.bootstrap,
-        "group.id": args.group,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "group.id": args.group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.subscribe([args.topic])
     try:
         while work.inserted + work.invalid < args.expect:
@@ -120,12 +126,14 @@ def run_consume(args) -> dict:
     Timed by its own clock from the end of the first batch to the end of the last."""
     from confluent_kafka import Consumer
 
-    consumer = Consumer({
-        "bootstrap.servers": args.bootstrap,
-        "group.id": args.group,
-        "enable.auto.commit": False,
-        "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": args.bootstrap,
+            "group.id": args.group,
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     consumer.subscribe([args.topic])
     seen = first_batch = 0
     first = last = 0.0
@@ -143,8 +151,12 @@ def run_consume(args) -> dict:
     finally:
         consumer.close()
     seconds = max(last - first, 1e-6)
-    return {"peer": "consume", "events": seen, "seconds": round(seconds, 3),
-            "rate": round((seen - first_batch) / seconds, 1)}
+    return {
+        "peer": "consume",
+        "events": seen,
+        "seconds": round(seconds, 3),
+        "rate": round((seen - first_batch) / seconds, 1),
+    }
 
 
 def run_quix(args) -> dict:
@@ -192,7 +204,9 @@ def run_quix(args) -> dict:
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("kind", choices=["consume", "ingest", "ceiling", "quix"])
     parser.add_argument("--bootstrap", required=True)
     parser.add_argument("--topic", required=True)

@@ -39,7 +39,6 @@ from bench.common import (  # noqa: E402
     work_dir,
 )
 
-
 WHAT_IFS = {
     "none": "the worker as it is",
     "no-lookup": "existing_copies() answers {} without a query (no cross-batch duplicate check)",
@@ -67,6 +66,7 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     """Run the worker with both threads profiled; write the profiles at exit."""
     import atexit
     import cProfile
+    import functools
     import pstats
     from collections import defaultdict
 
@@ -104,6 +104,7 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     def timed_method(name: str):
         original = getattr(ClickHouseStore, name)
 
+        @functools.wraps(original)
         def wrapper(self, first, *args, **kwargs):
             label = f"insert {first}" if name == "insert" else " ".join(str(first).split())[:90]
             began = time.perf_counter()
@@ -123,11 +124,20 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     def dump() -> None:
         loop_profile.disable()
         out.mkdir(parents=True, exist_ok=True)
-        (out / "calls.json").write_text(json.dumps({
-            "wall_seconds": time.perf_counter() - started,
-            "calls": {k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in calls.items()},
-            "queries": {k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in queries.items()},
-        }, indent=2))
+        (out / "calls.json").write_text(
+            json.dumps(
+                {
+                    "wall_seconds": time.perf_counter() - started,
+                    "calls": {
+                        k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in calls.items()
+                    },
+                    "queries": {
+                        k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in queries.items()
+                    },
+                },
+                indent=2,
+            )
+        )
         if not profile:
             return
         loop_profile.dump_stats(out / "loop.pstats")
@@ -157,8 +167,11 @@ def delivery_rate(worker: WorkerProcess, expected: int, timeout: float = 3600) -
             first = (now, accepted)
         if accepted >= expected:
             seconds = now - first[0]
-            return {"events": accepted, "seconds": round(seconds, 3),
-                    "rate": round((accepted - first[1]) / seconds, 1) if seconds else 0.0}
+            return {
+                "events": accepted,
+                "seconds": round(seconds, 3),
+                "rate": round((accepted - first[1]) / seconds, 1) if seconds else 0.0,
+            }
         time.sleep(0.05)
     raise SystemExit(f"the agent was not handed {expected} events in {timeout:.0f}s")
 
@@ -190,11 +203,17 @@ def main(argv: list[str] | None = None) -> None:
     if argv is None and sys.argv[1:2] == ["_worker"]:
         profiled_worker(Path(sys.argv[2]), sys.argv[3], sys.argv[4] == "profile")
         return
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=100_000)
     parser.add_argument("--project", action="store_true", help="keep the projector on")
-    parser.add_argument("--what-if", choices=sorted(WHAT_IFS), default="none",
-                        help="diagnostics: " + "; ".join(f"{k}: {v}" for k, v in WHAT_IFS.items()))
+    parser.add_argument(
+        "--what-if",
+        choices=sorted(WHAT_IFS),
+        default="none",
+        help="diagnostics: " + "; ".join(f"{k}: {v}" for k, v in WHAT_IFS.items()),
+    )
     parser.add_argument("--no-profile", action="store_true", help="time the call sites only")
     add_common_options(parser)
     args = parser.parse_args(argv)
@@ -210,11 +229,19 @@ def main(argv: list[str] | None = None) -> None:
         if not args.project:
             env["KPIFLOW_PROJECT"] = "false"
         settings = settings_for(env)
-        create_topics(bootstrap, {settings.kafka.events_topic: PARTITIONS, settings.kafka.dlq_topic: 1})
+        create_topics(
+            bootstrap, {settings.kafka.events_topic: PARTITIONS, settings.kafka.dlq_topic: 1}
+        )
         published = publish_quarter(settings, args.events)
         say(f"published {published.events:,} events; starting the profiled worker")
-        argv = [sys.executable, str(Path(__file__).resolve()), "_worker", str(out), args.what_if,
-                "plain" if args.no_profile else "profile"]
+        argv = [
+            sys.executable,
+            str(Path(__file__).resolve()),
+            "_worker",
+            str(out),
+            args.what_if,
+            "plain" if args.no_profile else "profile",
+        ]
         worker = WorkerProcess(env, work / "worker.log", argv=argv)
         try:
             worker.wait_ready()

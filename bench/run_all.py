@@ -40,66 +40,85 @@ def run(script: str, args: list[str]) -> dict:
 
 def summary_rows(ingest: dict, e2e: dict) -> list[dict]:
     """One row per figure: value, the baseline measured in the same run, their ratio, the aim."""
-    rows = [{
-        "figure": "raw-log ingest, events/s",
-        "value": ingest["kpiflow"]["rate"],
-        "baseline": "bare confluent-kafka consumer",
-        "baseline_value": ingest["baseline"]["rate"],
-        "ratio": ingest["ratio"],
-        "aim": "",
-    }, {
-        "figure": "end to end (kpiflow worker), events/s",
-        "value": e2e["kpiflow"]["rate"],
-        "baseline": "ceiling (bare consumer + engine)",
-        "baseline_value": e2e["ceiling"]["rate"],
-        "ratio": e2e["ratios"]["kpiflow_vs_ceiling"],
-        "aim": "ratio >= 0.50",
-    }]
-    if "quix" in e2e:
-        rows.append({
-            "figure": "end to end (Quix Streams peer), events/s",
-            "value": e2e["quix"]["rate"],
+    rows = [
+        {
+            "figure": "raw-log ingest, events/s",
+            "value": ingest["kpiflow"]["rate"],
+            "baseline": "bare confluent-kafka consumer",
+            "baseline_value": ingest["baseline"]["rate"],
+            "ratio": ingest["ratio"],
+            "aim": "",
+        },
+        {
+            "figure": "end to end (kpiflow worker), events/s",
+            "value": e2e["kpiflow"]["rate"],
             "baseline": "ceiling (bare consumer + engine)",
             "baseline_value": e2e["ceiling"]["rate"],
-            "ratio": e2e["ratios"]["quix_vs_ceiling"],
-            "aim": "",
-        })
+            "ratio": e2e["ratios"]["kpiflow_vs_ceiling"],
+            "aim": "ratio >= 0.50",
+        },
+    ]
+    if "quix" in e2e:
+        rows.append(
+            {
+                "figure": "end to end (Quix Streams peer), events/s",
+                "value": e2e["quix"]["rate"],
+                "baseline": "ceiling (bare consumer + engine)",
+                "baseline_value": e2e["ceiling"]["rate"],
+                "ratio": e2e["ratios"]["quix_vs_ceiling"],
+                "aim": "",
+            }
+        )
     b = e2e["rebuild"]
-    rows.append({
-        "figure": "bulk rebuild, events/s",
-        "value": b["rate"],
-        "baseline": "Arrow scan of the raw log, rows/s",
-        "baseline_value": b["arrow_scan_rate"],
-        "ratio": e2e["ratios"]["rebuild_vs_arrow_scan"],
-        "aim": f">= 300,000 ({e2e['ratios']['rebuild_vs_aim']:.2f} x)",
-    })
+    rows.append(
+        {
+            "figure": "bulk rebuild, events/s",
+            "value": b["rate"],
+            "baseline": "Arrow scan of the raw log, rows/s",
+            "baseline_value": b["arrow_scan_rate"],
+            "ratio": e2e["ratios"]["rebuild_vs_arrow_scan"],
+            "aim": f">= 300,000 ({e2e['ratios']['rebuild_vs_aim']:.2f} x)",
+        }
+    )
     lat = e2e.get("latency") or {}
     if "p99" in lat:
         for q in ("p50", "p99"):
-            rows.append({
-                "figure": f"latency {q}, s (publish -> kpi_values)",
-                "value": lat[q],
-                "baseline": "Kafka delivery alone",
-                "baseline_value": lat.get(f"kafka_{q}", float("nan")),
-                "ratio": round(lat[q] / lat[f"kafka_{q}"], 1) if lat.get(f"kafka_{q}") else float("nan"),
-                "aim": "< 2 s" if q == "p99" else "",
-            })
+            rows.append(
+                {
+                    "figure": f"latency {q}, s (publish -> kpi_values)",
+                    "value": lat[q],
+                    "baseline": "Kafka delivery alone",
+                    "baseline_value": lat.get(f"kafka_{q}", float("nan")),
+                    "ratio": round(lat[q] / lat[f"kafka_{q}"], 1)
+                    if lat.get(f"kafka_{q}")
+                    else float("nan"),
+                    "aim": "< 2 s" if q == "p99" else "",
+                }
+            )
     return rows
 
 
 def print_table(rows: list[dict]) -> None:
-    header = f"{'figure':<42} {'value':>12}  {'baseline (same run)':<36} {'baseline':>12} {'ratio':>7}  aim"
+    header = (
+        f"{'figure':<42} {'value':>12}  {'baseline (same run)':<36} {'baseline':>12} "
+        f"{'ratio':>7}  aim"
+    )
     print(header)
     print("-" * len(header))
     for r in rows:
         value = f"{r['value']:,.3f}" if r["value"] < 100 else f"{r['value']:,.0f}"
         base = r["baseline_value"]
         base_text = f"{base:,.3f}" if base < 100 else f"{base:,.0f}"
-        print(f"{r['figure']:<42} {value:>12}  {r['baseline']:<36} {base_text:>12} {r['ratio']:>7.2f}  {r['aim']}")
+        print(
+            f"{r['figure']:<42} {value:>12}  {r['baseline']:<36} {base_text:>12} "
+            f"{r['ratio']:>7.2f}  {r['aim']}"
+        )
 
 
 def main(argv: list[str] | None = None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--quick", action="store_true", help="100k events, 20 s of latency")
     parser.add_argument("--bootstrap", help="use this running broker instead of starting one")
     parser.add_argument("--skip-quix", action="store_true")
@@ -112,23 +131,36 @@ def main(argv: list[str] | None = None) -> None:
     load_start = load_average()
     with work_dir(keep=False) as work, kafka_broker(args.bootstrap, work) as bootstrap:
         ingest = run("ingest_bench.py", ["--events", str(ingest_events), "--bootstrap", bootstrap])
-        e2e_args = ["--events", str(e2e_events), "--latency-seconds", str(latency_seconds), "--bootstrap", bootstrap]
+        e2e_args = [
+            "--events",
+            str(e2e_events),
+            "--latency-seconds",
+            str(latency_seconds),
+            "--bootstrap",
+            bootstrap,
+        ]
         if args.skip_quix:
             e2e_args.append("--skip-quix")
         e2e = run("e2e_bench.py", e2e_args)
     rows = summary_rows(ingest, e2e)
     print()
-    print(f"summary ({started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, load average at start {load_start:.1f})")
+    print(
+        f"summary ({started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
+        f"load average at start {load_start:.1f})"
+    )
     print_table(rows)
-    write_json(args.json, {
-        "started": started.isoformat(timespec="seconds"),
-        "cores": os.cpu_count(),
-        "load_average_start": round(load_start, 2),
-        "quick": args.quick,
-        "summary": rows,
-        "ingest": ingest,
-        "e2e": e2e,
-    })
+    write_json(
+        args.json,
+        {
+            "started": started.isoformat(timespec="seconds"),
+            "cores": os.cpu_count(),
+            "load_average_start": round(load_start, 2),
+            "quick": args.quick,
+            "summary": rows,
+            "ingest": ingest,
+            "e2e": e2e,
+        },
+    )
     print(f"\nwritten to {args.json}")
 
 

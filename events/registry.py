@@ -81,7 +81,7 @@ def validate_event_dict(payload: dict[str, Any], currency: str | None = None) ->
         event = model.model_validate(payload)
     except ValidationError as exc:
         raise InvalidEvent(_reason(exc)) from None
-    amount_currency = getattr(event, "currency", None)
+    amount_currency = event.__dict__.get("currency")
     if currency is not None and amount_currency is not None and amount_currency != currency:
         raise InvalidEvent(
             f"currency: {amount_currency} is not the reporting currency {currency} "

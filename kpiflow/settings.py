@@ -182,7 +182,7 @@ def _redact(model: BaseSettings) -> dict[str, Any]:
 
 
 def without_url_password(text: str) -> str:
-    """`scheme://user:password@host...` with the password as `***` (a DSN or a URL may carry one)."""
+    """`scheme://user:password@host...` with the password as `***` (DSNs and URLs may hold one)."""
     scheme, sep, rest = text.partition("://")
     if not sep:
         return text

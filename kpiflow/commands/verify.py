@@ -10,6 +10,7 @@ import typer
 from rich.table import Table
 
 from kpiflow.commands.common import console, err_console, settings
+from kpiflow.errors import KpiflowError
 
 EXIT_CODES = (
     "Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run."
@@ -79,6 +80,8 @@ def verify(
 
     source = store = None
     try:
+        if not (kafka or kpis):
+            raise ValueError("--no-kafka and --no-kpis together leave nothing to check")
         s = settings()
         store = open_store(s, migrate=False)
         source = ConfluentSource(s) if kafka else None
@@ -93,7 +96,11 @@ def verify(
             kpis=kpis,
         )
     except Exception as exc:  # noqa: BLE001 - any failure to check is exit 2, never "ok"
-        message = str(exc) or type(exc).__name__
+        message = (
+            str(exc)
+            if isinstance(exc, KpiflowError | ValueError)
+            else f"{type(exc).__name__}: {exc}"
+        )
         if as_json:
             print(
                 json.dumps(

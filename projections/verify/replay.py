@@ -46,10 +46,10 @@ class Expected:
     either_fate: set[str] = field(default_factory=set)  # accepted or dead-lettered: order-dependent
 
     def copies(self, event_id: str) -> list[Where]:
-        """Every message that carries this valid event."""
+        """Every message that carries this valid event, the one accepted (if any) first."""
         first = self.accepted.get(event_id)
-        out = [first] if first else [w for w, i in self.rejected_ids.items() if i == event_id]
-        return out + self.duplicates.get(event_id, [])
+        rejected = [w for w, i in self.rejected_ids.items() if i == event_id]
+        return ([first] if first else []) + rejected + self.duplicates.get(event_id, [])
 
     @property
     def order_dependent(self) -> set[str]:
@@ -66,7 +66,6 @@ class TopicReplay:
         self._existing: dict[str, tuple[str, int, int]] = {}
         self._deal_partitions: dict[str, set[int]] = {}
         self._deal_events: dict[str, set[str]] = {}
-        self._copy_partitions: dict[str, set[int]] = {}
 
     def feed(self, chunk: Sequence[Incoming]) -> None:
         if not chunk:
@@ -83,7 +82,6 @@ class TopicReplay:
             accepted_at.add(where)
             exp.accepted[event_id] = where
             self._existing[event_id] = (chunk[0].where.topic, *where)
-            self._copy_partitions.setdefault(event_id, set()).add(where[0])
             if row[_TYPE] == STAGE_CHANGED:
                 self._stage_change(row[_DEAL], event_id, where[0])
         rejected_at: set[Where] = set()
@@ -94,7 +92,6 @@ class TopicReplay:
             event = _valid(rejected.value, self.currency)
             if event is not None:  # a valid event rejected by a stateful rule (terminal stage)
                 exp.rejected_ids[where] = event.event_id
-                self._copy_partitions.setdefault(event.event_id, set()).add(where[0])
                 if event.event_type == STAGE_CHANGED:
                     self._stage_change(event.deal_id, event.event_id, where[0])
         for message, event_id in zip(chunk, ids, strict=True):
@@ -102,7 +99,6 @@ class TopicReplay:
             if where in accepted_at or where in rejected_at or event_id is None:
                 continue
             exp.duplicates.setdefault(event_id, []).append(where)  # a later copy, dropped
-            self._copy_partitions.setdefault(event_id, set()).add(where[0])
             event = _valid(message.value, self.currency)
             if event is not None and event.event_type == STAGE_CHANGED:
                 self._stage_change(event.deal_id, event.event_id, where[0])
@@ -113,8 +109,8 @@ class TopicReplay:
 
     def result(self) -> Expected:
         exp = self.expected
-        for event_id, partitions in self._copy_partitions.items():
-            if len(partitions) > 1:
+        for event_id in {*exp.duplicates, *exp.rejected_ids.values()}:  # events with 2+ messages
+            if len({partition for partition, _ in exp.copies(event_id)}) > 1:
                 exp.any_copy.add(event_id)
         for deal_id, partitions in self._deal_partitions.items():
             if len(partitions) > 1:

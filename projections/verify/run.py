@@ -52,7 +52,9 @@ def check_logs(settings: Settings, store, source: KafkaSource, report: Report) -
     offsets = Offsets(committed=committed, low={p: low for p, (low, _) in parts.items()})
     compare_raw_log(expected, raw, topic, offsets, dlq, report)
     compare_dead_letters(expected, topic, offsets, dlq, report)
-    acknowledged = sum(max(min(committed.get(p, 0), high) - low, 0) for p, (low, high) in parts.items())
+    acknowledged = sum(
+        max(min(committed.get(p, 0), high) - low, 0) for p, (low, high) in parts.items()
+    )
     report.stats.update({
         "topic_messages": expected.messages,
         "acknowledged_messages": acknowledged,

@@ -114,7 +114,9 @@ def test_replay_marks_what_depends_on_cross_partition_order():
 
 
 def snapshot(rows: list[tuple[str, int, int]]) -> RawSnapshot:
-    return RawSnapshot([RawRow(i, TOPIC, p, o) for i, p, o in rows], len(rows), len({r[0] for r in rows}))
+    return RawSnapshot(
+        [RawRow(i, TOPIC, p, o) for i, p, o in rows], len(rows), len({r[0] for r in rows})
+    )
 
 
 def dead(p: int, o: int, reason: str, at_offset: int = 0) -> DeadLetter:
@@ -283,7 +285,12 @@ def run_pipeline(store, kafka: MemoryKafka, batches: list[list[tuple[int, bytes]
         result = triage(incoming_batch, "EUR", terminals, existing_copies(store, ids))
         for rejected in result.rejected:
             w = rejected.where
-            kafka.append(DLQ, 0, rejected.value, dead_letter_headers(rejected.reason, w.topic, w.partition, w.offset))
+            kafka.append(
+                DLQ,
+                0,
+                rejected.value,
+                dead_letter_headers(rejected.reason, w.topic, w.partition, w.offset),
+            )
         store.insert("raw_event_log", result.rows, RAW_COLUMNS, batch_token(TOPIC, result.ranges))
         terminals.update(result.new_terminals)
         for m in incoming_batch:
@@ -292,7 +299,6 @@ def run_pipeline(store, kafka: MemoryKafka, batches: list[list[tuple[int, bytes]
     projector.sync_versions()
     while projector.step():
         pass
-
 
 
 def day_of_events() -> list[list[tuple[int, bytes]]]:
@@ -306,7 +312,9 @@ def day_of_events() -> list[list[tuple[int, bytes]]]:
     return [first, second]
 
 
-def test_verify_passes_on_a_consistent_pipeline_and_fails_when_rows_are_tampered(ch_store, settings):
+def test_verify_passes_on_a_consistent_pipeline_and_fails_when_rows_are_tampered(
+    ch_store, settings
+):
     kafka = MemoryKafka()
     run_pipeline(ch_store, kafka, day_of_events())
     report = verify(settings, ch_store, kafka, settle=5)
@@ -315,7 +323,8 @@ def test_verify_passes_on_a_consistent_pipeline_and_fails_when_rows_are_tampered
     assert report.stats["kpi_rows_v1"] > 0
     # a lost raw event: both the raw-log check and the KPI check notice
     ch_store.command(
-        "ALTER TABLE {db}.raw_event_log DELETE WHERE event_id = {e:String} SETTINGS mutations_sync = 1",
+        "ALTER TABLE {db}.raw_event_log DELETE WHERE event_id = {e:String} "
+        "SETTINGS mutations_sync = 1",
         {"e": event_id(5)},
     )
     lost = verify(settings, ch_store, kafka, settle=5)

@@ -23,7 +23,9 @@ DROP = "x'); DROP TABLE raw_event_log; --"
 
 def post(url: str, body: dict, token: str | None) -> int:
     headers = {"Content-Type": "application/json"} | ({"X-Kpiflow-Token": token} if token else {})
-    request = urllib.request.Request(url, data=json.dumps(body).encode(), headers=headers, method="POST")
+    request = urllib.request.Request(
+        url, data=json.dumps(body).encode(), headers=headers, method="POST"
+    )
     try:
         with urllib.request.urlopen(request, timeout=10) as response:  # noqa: S310 (loopback)
             return response.status

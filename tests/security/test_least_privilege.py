@@ -33,7 +33,9 @@ def test_every_statement_parses(ch_store):
     parsed = statements(ch_store.database)
     assert len(parsed) >= 10
     for statement in parsed:
-        ast = ch_store.client.raw_query("EXPLAIN AST " + statement, parameters=PASSWORDS, fmt="TabSeparated")
+        ast = ch_store.client.raw_query(
+            "EXPLAIN AST " + statement, parameters=PASSWORDS, fmt="TabSeparated"
+        )
         assert ast.decode().strip(), statement
 
 
@@ -59,5 +61,9 @@ def test_people_and_dashboards_are_read_only(user):
     assert "SETTINGS PROFILE kpiflow_readonly" in create and "DEFAULT ROLE kpiflow_reader" in create
     (profile,) = [s for s in statements() if s.startswith("CREATE SETTINGS PROFILE")]
     assert "readonly = 2" in profile and "max_execution_time" in profile
-    reader = [s for s in statements() if s.startswith("GRANT") and "TO kpiflow_reader" in s and " ON " in s]
+    reader = [
+        s
+        for s in statements()
+        if s.startswith("GRANT") and "TO kpiflow_reader" in s and " ON " in s
+    ]
     assert reader == ["GRANT SELECT ON kpiflow.* TO kpiflow_reader"]

@@ -17,7 +17,10 @@ SECRETS = {
     "KPIFLOW_GRAFANA_TOKEN": "glsa_grafana-T0ken",
 }
 URL_SECRETS = {
-    "KPIFLOW_CLICKHOUSE_DSN": ("http://kpiflow:dsn-Pa55-word@clickhouse:8123/kpiflow", "dsn-Pa55-word"),
+    "KPIFLOW_CLICKHOUSE_DSN": (
+        "http://kpiflow:dsn-Pa55-word@clickhouse:8123/kpiflow",
+        "dsn-Pa55-word",
+    ),
     "KPIFLOW_GRAFANA_URL": ("https://admin:url-Pa55-word@grafana:3000", "url-Pa55-word"),
 }
 
@@ -59,7 +62,10 @@ def test_redacted_settings_hold_no_secret(secret_settings):
 def test_secrets_are_still_usable_where_they_are_needed(secret_settings):
     conf = secret_settings.kafka.confluent_config()
     assert conf["sasl.password"] == SECRETS["KPIFLOW_KAFKA_SASL_PASSWORD"]
-    assert secret_settings.clickhouse.password.get_secret_value() == SECRETS["KPIFLOW_CLICKHOUSE_PASSWORD"]
+    assert (
+        secret_settings.clickhouse.password.get_secret_value()
+        == SECRETS["KPIFLOW_CLICKHOUSE_PASSWORD"]
+    )
 
 
 def test_reprs_of_secret_settings_do_not_show_them(secret_settings):

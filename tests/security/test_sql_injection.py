@@ -46,7 +46,9 @@ def test_report_rejects_hostile_kpi_grain_and_dimension(hostile):
         build_query("activities", "week", hostile, None, None)
 
 
-@pytest.mark.parametrize("hostile", ["2026-01-01' OR 1=1 --", "2026-01-01); DROP TABLE x", "today()"])
+@pytest.mark.parametrize(
+    "hostile", ["2026-01-01' OR 1=1 --", "2026-01-01); DROP TABLE x", "today()"]
+)
 def test_report_rejects_dates_that_are_not_dates(hostile):
     with pytest.raises(ConfigError):
         _date(hostile, "--from")
@@ -66,7 +68,9 @@ def test_report_values_are_bound_even_past_validation(ch_store):
     """If validation were bypassed, the values still travel as bound parameters."""
     hostile = ReportQuery((DROP, "activities' OR '1'='1"), "week' OR '1'='1", DROP)
     assert fetch(ch_store, hostile) == []
-    assert ch_store.scalar("SELECT count() FROM {db}.raw_event_log") == 0  # the table is still there
+    assert (
+        ch_store.scalar("SELECT count() FROM {db}.raw_event_log") == 0
+    )  # the table is still there
     assert ch_store.scalar("EXISTS TABLE {db}.kpi_rows") == 1
 
 
@@ -88,14 +92,16 @@ def hostile_events() -> list[dict]:
         "schema_version": 1, "occurred_at": "2026-10-05T09:00:00+02:00", "source": DROP,
         "rep_id": DROP, "team_id": "team'); DROP DATABASE kpiflow; --",
     }  # fmt: skip
+    checklist = {"budget": True, "authority": True, "need": True, DROP: True}
     return [
-        {**base, "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10", "event_type": "activity.logged",
-         "activity_type": "call"},
-        {**base, "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a11", "event_type": "lead.qualification_assessed",
-         "lead_id": "lead'--", "checklist": {"budget": True, "authority": True, "need": True, DROP: True}},
+        {**base, "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10",
+         "event_type": "activity.logged", "activity_type": "call"},
+        {**base, "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a11",
+         "event_type": "lead.qualification_assessed", "lead_id": "lead'--", "checklist": checklist},
         {**base, "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a12", "event_type": "deal.opened",
-         "deal_id": "deal\\'); DROP TABLE kpi_rows; --", "customer_id": "c1", "deal_kind": "new_business",
-         "product": "enterprise'; --", "amount": "100", "currency": "EUR", "stage": "prospect"},
+         "deal_id": "deal\\'); DROP TABLE kpi_rows; --", "customer_id": "c1",
+         "deal_kind": "new_business", "product": "enterprise'; --", "amount": "100",
+         "currency": "EUR", "stage": "prospect"},
     ]  # fmt: skip
 
 
@@ -107,7 +113,9 @@ def test_hostile_event_fields_are_stored_and_reported_as_data(ch_store):
     result = triage(batch, "EUR", {})
     assert not result.rejected  # valid events: ids are any non-blank strings
     ch_store.insert("raw_event_log", result.rows, RAW_COLUMNS)
-    stored = ch_store.rows("SELECT rep_id, team_id, source, deal_id, product, checklist FROM {db}.raw_events ORDER BY offset")
+    stored = ch_store.rows(
+        "SELECT rep_id, deal_id, product, checklist FROM {db}.raw_events ORDER BY offset"
+    )
     assert [r["rep_id"] for r in stored] == [DROP] * 3
     assert stored[2]["deal_id"] == "deal\\'); DROP TABLE kpi_rows; --"
     assert stored[2]["product"] == "enterprise'; --"
@@ -116,7 +124,17 @@ def test_hostile_event_fields_are_stored_and_reported_as_data(ch_store):
     engine.apply(read_all_records(ch_store))
     upserts, deletes = engine.take_changes()
     write_changes(ch_store, 1, upserts, deletes, RevisionClock())
-    rows = fetch(ch_store, build_query("activities", "day", "rep", date(2026, 10, 5), None, version=1))
-    assert rows == [{"kpi": "activities", "grain": "day", "period_start": "2026-10-05", "dimension": DROP, "value": 1}]
+    rows = fetch(
+        ch_store, build_query("activities", "day", "rep", date(2026, 10, 5), None, version=1)
+    )
+    assert rows == [
+        {
+            "kpi": "activities",
+            "grain": "day",
+            "period_start": "2026-10-05",
+            "dimension": DROP,
+            "value": 1,
+        }
+    ]
     for table in ("raw_event_log", "kpi_rows"):
         assert ch_store.scalar(f"EXISTS TABLE {{db}}.{table}") == 1
