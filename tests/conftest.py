@@ -34,3 +34,34 @@ def ch_store(chdb_dsn):
     apply_migrations(store)
     yield store
     store.command("DROP DATABASE IF EXISTS {db}")
+
+
+@pytest.fixture(scope="session")
+def kafka_bootstrap():
+    """One single-node KRaft broker for the whole run, or KPIFLOW_TEST_BOOTSTRAP if given."""
+    given = os.environ.get("KPIFLOW_TEST_BOOTSTRAP")
+    if given:
+        yield given
+        return
+    from kpiflow.runtime import kafka as runtime
+    from tests.support.pipeline import free_port
+
+    data_dir = Path(tempfile.mkdtemp(prefix="kpiflow-test-kafka-"))
+    port = free_port()
+    runtime.ensure_installed()
+    runtime.start(data_dir, port=port, controller_port=free_port())
+    try:
+        yield f"127.0.0.1:{port}"
+    finally:
+        runtime.stop(data_dir)
+
+
+@pytest.fixture
+def pipeline(kafka_bootstrap, tmp_path):
+    """Topics, consumer group, data dir and ports of one test; its workers stop at the end."""
+    from tests.support.pipeline import Pipeline
+
+    p = Pipeline(kafka_bootstrap, tmp_path)
+    p.create_topics()
+    yield p
+    p.stop_all()

@@ -26,7 +26,7 @@ from streams.deadletter import (
 from streams.producer import EventPublisher, make_producer
 from streams.simulator import OrgConfig, simulate_history
 from streams.simulator.noise import with_noise
-from tests.integration.conftest import REPO, read_topic
+from tests.support.pipeline import REPO, read_topic
 
 
 @cache

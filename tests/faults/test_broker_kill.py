@@ -17,7 +17,7 @@ from tests.faults.helpers import (
     publish,
     run_verify,
 )
-from tests.integration.conftest import Pipeline, free_port
+from tests.support.pipeline import Pipeline, free_port
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 

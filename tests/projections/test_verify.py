@@ -32,7 +32,7 @@ from projections.verify.replay import TopicReplay, incoming
 from projections.verify.topics import Record
 from streams.deadletter import dead_letter_headers
 from streams.triage import triage
-from tests.integration.conftest import free_port
+from tests.support.pipeline import free_port
 
 TOPIC = "t.events"
 DLQ = "t.events.dlq"

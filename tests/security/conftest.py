@@ -1,4 +1,2 @@
-"""Security tests. Most need nothing running; `test_gateway.py` starts a real worker and reuses
-the integration suite's fixtures (`kafka_bootstrap`, `pipeline`)."""
-
-from tests.integration.conftest import kafka_bootstrap, pipeline  # noqa: F401 - fixture re-export
+"""Security tests. Most need nothing running; `test_gateway.py` starts a real worker with the
+fixtures of tests/conftest.py (`kafka_bootstrap`, `pipeline`)."""
