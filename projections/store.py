@@ -13,10 +13,9 @@ import json
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any, Protocol
-from urllib.parse import urlparse
 
 from kpiflow.errors import RuntimeServiceError, StoreBusyError
-from kpiflow.settings import Settings
+from kpiflow.settings import Settings, without_url_password
 from projections.sqlsafe import ident, render
 
 JSON_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}
@@ -53,7 +52,7 @@ class ClickHouseStore:
                     f"the embedded ClickHouse at {dsn} is open in another process (usually "
                     "`kpiflow worker`)."
                 ) from None
-            raise RuntimeServiceError(f"cannot reach ClickHouse at {_safe(dsn)}: {exc}") from None
+            raise RuntimeServiceError(f"cannot reach ClickHouse at {without_url_password(dsn)}: {exc}") from None
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
 
     def sql(self, template: str) -> str:
@@ -208,13 +207,6 @@ def _live_gateway(data_dir: Path, database: str) -> GatewayStore | None:
             return GatewayStore(info["url"], info["token"], database)
     except OSError:
         return None  # stale file of a worker that is gone
-
-
-def _safe(dsn: str) -> str:
-    parsed = urlparse(dsn)
-    if parsed.password:
-        return dsn.replace(parsed.password, "***")
-    return dsn
 
 
 def insert_rows(store: Store, table: str, rows: Iterable[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> int:

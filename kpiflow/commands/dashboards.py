@@ -10,6 +10,7 @@ from rich.table import Table
 
 from kpiflow.commands.common import console, err_console, settings
 from kpiflow.errors import ConfigError
+from kpiflow.settings import without_url_password
 
 group = typer.Typer(
     name="dashboards",
@@ -151,7 +152,7 @@ def push(
     grafana = _grafana(url)
     for link in push_boards(grafana, boards):
         console.print(
-            f"pushed {grafana.url.rstrip('/')}{link if link.startswith('/') else '/d/' + link}"
+            f"pushed {without_url_password(grafana.url).rstrip('/')}{link if link.startswith('/') else '/d/' + link}"
         )
 
 
@@ -170,7 +171,7 @@ def check(
 
     boards = _boards(teams, leaderboard)
     findings = check_grafana(_grafana(url), boards, settings().grafana.datasource_uid)
-    table = Table(title=f"Grafana at {_grafana(url).url}")
+    table = Table(title=f"Grafana at {without_url_password(_grafana(url).url)}")
     table.add_column("item")
     table.add_column("ok")
     table.add_column("detail")

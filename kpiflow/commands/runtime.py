@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from kpiflow.commands.common import console, err_console, settings
+from kpiflow.settings import without_url_password
 
 
 def _port(bootstrap: str) -> int:
@@ -50,7 +51,7 @@ def up(
     say("ClickHouse schema migrations")
     store = open_store(s)
     store.close()
-    console.print(f"[green]up[/] in {time.monotonic() - t0:.1f}s: Kafka {s.kafka.bootstrap_servers}, ClickHouse {s.clickhouse_dsn}")
+    console.print(f"[green]up[/] in {time.monotonic() - t0:.1f}s: Kafka {s.kafka.bootstrap_servers}, ClickHouse {without_url_password(s.clickhouse_dsn)}")
 
 
 def down() -> None:
