@@ -39,6 +39,7 @@ class ClickHouseStore:
 
         self.database = ident(database)
         self.dsn = dsn
+        self._password = password
         kwargs: dict[str, Any] = {"dsn": dsn}
         if not dsn.startswith("chdb:"):
             kwargs["password"] = password or ""
@@ -57,6 +58,10 @@ class ClickHouseStore:
 
     def sql(self, template: str) -> str:
         return render(template, self.database)
+
+    def clone(self) -> ClickHouseStore:
+        """A second client on the same database, for another thread (one client per thread)."""
+        return ClickHouseStore(self.dsn, self.database, self._password)
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         raw = self.client.raw_query(

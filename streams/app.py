@@ -95,7 +95,10 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         await fut  # delivered (acks=all) before the batch is acknowledged
 
     ingest = IngestService(io, p.currency, k.events_topic, send_dead_letter, p.poison_cap)
-    projector = Projector(store, p.tz)
+    # The projector has its own client and thread, so a long projection step never delays an
+    # ingest insert (and with it the acknowledgement of a batch).
+    project_io = ClickHouseIO(store.clone())
+    projector = Projector(project_io.store, p.tz)
     app.kpiflow = {"ingest": ingest, "projector": projector, "io": io}  # for tests and views
 
     @app.agent(events_topic, name="ingest")
@@ -138,8 +141,8 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 continue
             try:
                 if not was_leader or cycle % 10 == 0 or not projector.states:
-                    await io.run(projector.sync_versions)
-                applied = await io.run(projector.step)
+                    await project_io.run(projector.sync_versions)
+                applied = await project_io.run(projector.step)
                 was_leader = True
             except Exception:  # noqa: BLE001 - keep the worker alive; the raw log is safe
                 log.exception("projector step failed; retrying from the raw log")
