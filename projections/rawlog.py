@@ -114,19 +114,20 @@ SELECT_RECORDS = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in REC
 
 
 def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterator[EventRecord]:
-    """Every accepted event (one per event_id), in chunks, in arrival order per partition."""
-    total = store.scalar("SELECT count() FROM {db}.raw_events")
+    """Every row of the raw log in arrival order per partition, streamed in one query.
+
+    This is the order the live projector applies (so the engine's first-applied-wins rule picks
+    the same copy of a replayed row on both paths); copies of an event_id are dropped by the
+    engine. `on_chunk(rows_so_far, total)` reports progress per Arrow batch."""
+    total = int(store.scalar("SELECT count() FROM {db}.raw_event_log") or 0)
     if not total:
         return
-    for start in range(0, total, chunk_rows):
-        table = store.arrow(
-            SELECT_RECORDS + " FROM {db}.raw_events ORDER BY partition, offset, event_id "
-            "LIMIT {n:UInt64} OFFSET {o:UInt64}",
-            {"n": chunk_rows, "o": start},
-        )
+    done = 0
+    for table in store.arrow_batches(SELECT_RECORDS + " FROM {db}.raw_event_log ORDER BY partition, offset", {}, chunk_rows):
         yield from records_from_arrow(table)
+        done += table.num_rows
         if on_chunk:
-            on_chunk(table.num_rows, total)
+            on_chunk(done, total)
 
 
 def read_tail(store, watermark: dict[int, int], limit: int = 50_000) -> tuple[list[EventRecord], dict[int, int]]:

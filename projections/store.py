@@ -77,6 +77,21 @@ class ClickHouseStore:
         """Columnar result, for bulk reads inside the owning process (rebuild, verify)."""
         return self.client.query_arrow(self.sql(sql), parameters=params or {})
 
+    def arrow_batches(self, sql: str, params: dict[str, Any] | None = None, rows: int = 200_000):
+        """A large result as a stream of Arrow tables of about `rows` rows each."""
+        import pyarrow as pa
+
+        pending, size = [], 0
+        with self.client.query_arrow_stream(self.sql(sql), parameters=params or {}) as stream:
+            for batch in stream:
+                pending.append(batch)
+                size += batch.num_rows
+                if size >= rows:
+                    yield pa.Table.from_batches(pending)
+                    pending, size = [], 0
+        if pending:
+            yield pa.Table.from_batches(pending)
+
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self.client.command(self.sql(sql), parameters=params or None)
 
@@ -151,6 +166,9 @@ class GatewayStore:
 
         raw = self._post("/kpiflow/arrow", {"sql": sql, "params": params or {}})
         return pa.ipc.open_stream(raw).read_all()
+
+    def arrow_batches(self, sql: str, params: dict[str, Any] | None = None, rows: int = 200_000):
+        yield self.arrow(sql, params)
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._post("/kpiflow/command", {"sql": sql, "params": params or {}})
