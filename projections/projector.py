@@ -17,7 +17,7 @@ from zoneinfo import ZoneInfo
 from projections import versions
 from projections.definitions import Definition
 from projections.engine import KpiEngine
-from projections.rawlog import read_tail
+from projections.rawlog import Tail, read_tail
 from projections.writer import RevisionClock, write_changes
 
 log = logging.getLogger("kpiflow.projector")
@@ -30,7 +30,7 @@ TAIL_LIMIT = 50_000
 class VersionState:
     definition: Definition
     engine: KpiEngine
-    watermark: dict[int, int] = field(default_factory=dict)
+    watermark: Tail = field(default_factory=lambda: Tail({}))
     built: bool = False
     bulk_done: int = 0
     bulk_total: int = 0

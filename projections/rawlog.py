@@ -130,23 +130,49 @@ def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterato
             on_chunk(done, total)
 
 
-def read_tail(store, watermark: dict[int, int], limit: int = 50_000) -> tuple[list[EventRecord], dict[int, int]]:
-    """Rows past the per-partition watermark (offset). Returns records and the new watermark."""
-    parts = sorted(watermark)
+# How far before the newest row of the last complete read the tail window starts: longer than
+# any insert takes from its DEFAULT ingested_at to being visible, so no unseen row is older.
+TAIL_WINDOW_US = 120_000_000
+
+
+@dataclass
+class Tail:
+    """Where a reader of the raw log is: per-partition offsets read, and the newest ingested_at
+    (microseconds) among them, which bounds the rows worth scanning."""
+
+    offsets: dict[int, int]
+    newest_us: int | None = None
+
+
+def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord], Tail]:
+    """Rows past the per-partition offsets, in arrival order; and the new position.
+
+    The offsets decide what is new; the ingested_at window only lets ClickHouse skip old parts
+    (skip index `raw_ingested_at`)."""
+    parts = sorted(tail.offsets)
+    since = (tail.newest_us - TAIL_WINDOW_US) if tail.newest_us is not None else 0
     table = store.arrow(
-        SELECT_RECORDS + ", partition FROM {db}.raw_event_log "
-        "WHERE offset > if(has({parts:Array(UInt32)}, partition), "
+        SELECT_RECORDS + ", partition, toUnixTimestamp64Micro(ingested_at) AS ingested_us "
+        "FROM {db}.raw_event_log "
+        "WHERE ingested_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC') "
+        "AND offset > if(has({parts:Array(UInt32)}, partition), "
         "arrayElement({wms:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1) "
         "ORDER BY partition, offset LIMIT {limit:UInt64}",
-        {"parts": parts, "wms": [watermark[p] for p in parts], "limit": limit},
+        {"since": since, "parts": parts, "wms": [tail.offsets[p] for p in parts], "limit": limit},
     )
     records = list(records_from_arrow(table))
-    new = dict(watermark)
+    offsets = dict(tail.offsets)
+    newest = tail.newest_us
     if table.num_rows:
         for p, o in zip(table.column("partition").to_pylist(), table.column("offset").to_pylist(), strict=True):
-            if o > new.get(p, -1):
-                new[p] = o
-    return records, new
+            if o > offsets.get(p, -1):
+                offsets[p] = o
+    if 0 < table.num_rows < limit:
+        # Everything visible was read: a row not seen yet became visible after this read, so
+        # its ingested_at is at most one insert's duration before the newest row read here.
+        batch_newest = max(table.column("ingested_us").to_pylist())
+        newest = batch_newest if newest is None else max(newest, batch_newest)
+    return records, Tail(offsets, newest)
 
 
 def max_offsets(store) -> dict[int, int]:
