@@ -318,6 +318,17 @@ def latency(
             "kafka_p50": round(percentile(delivered, 50), 3),
             "kafka_p99": round(percentile(delivered, 99), 3),
         }
+    # latency by publish time (seconds into the phase), to see whether a queue builds up
+    out["samples"] = [
+        [round(published[r] - started, 2), round(poller.seen[r] - published[r], 3)]
+        for r in published
+        if r in poller.seen
+    ]
+    thirds = [
+        [v for t, v in out["samples"] if k * seconds / 3 <= t < (k + 1) * seconds / 3]
+        for k in range(3)
+    ]
+    out["p50_by_third"] = [round(percentile(v, 50), 3) if v else None for v in thirds]
     out["stages"] = stages(
         store, published_wall, {r: poller.seen[r] - published[r] for r in poller.seen}
     )
@@ -518,6 +529,9 @@ def report(f: dict) -> None:
         note = f"{r['p99_vs_aim']:.2f} x aim of {AIM_P99_SECONDS:.0f} s; max {lat['max']:.3f} s, "
         note += f"not visible {lat['markers_not_visible']}"
         print(figure_line("kpiflow p99", lat["p99"], "s", note))
+    if lat.get("p50_by_third"):
+        thirds = " / ".join(f"{v:.3f}" if v is not None else "-" for v in lat["p50_by_third"])
+        print(f"   p50 in the first, second and last third of the phase: {thirds} s")
     if "kafka_p50" in lat:
         print(figure_line("Kafka delivery alone (tap consumer) p50", lat["kafka_p50"], "s"))
         print(figure_line("Kafka delivery alone (tap consumer) p99", lat["kafka_p99"], "s"))
