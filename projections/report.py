@@ -7,11 +7,12 @@ import io
 import json
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date
 from typing import Any
 
 from kpiflow.errors import ConfigError
 from projections.catalog import CATALOG, GRAINS, STAY_STAGES, KpiSpec, kpi
+from projections.engine.periods import period_starts
 
 
 @dataclass(frozen=True)
@@ -25,13 +26,8 @@ class ReportQuery:
 
 
 def period_floor(day: date, grain: str) -> date:
-    if grain == "day":
-        return day
-    if grain == "week":
-        return day - timedelta(days=day.weekday())
-    if grain == "month":
-        return day.replace(day=1)
-    return day.replace(month=(day.month - 1) // 3 * 3 + 1, day=1)
+    """First day of the `grain` period that contains `day`."""
+    return period_starts(day)[GRAINS.index(grain)]
 
 
 def resolve(name: str) -> tuple[str, ...]:

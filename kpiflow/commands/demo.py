@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -96,9 +96,10 @@ def demo(
     _wait_worker(s)
     console.print(f"worker running (pid {pid}, log {s.pipeline.data_dir / 'worker.log'})")
     console.print(Rule("3. simulated sales activity: last quarter and this quarter so far"))
+    from streams.simulator import previous_quarter_start
+
     today = datetime.now(UTC).date()
-    first = date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
-    first = date(first.year - 1, 10, 1) if first.month == 1 else date(first.year, first.month - 3, 1)
+    first = previous_quarter_start(today)
     simulate(teams=teams, reps_per_team=reps_per_team, seed=42, start=first.isoformat(), days=(today - first).days, timezone="Europe/Amsterdam", target_events=None, history=True, live=False, rate=5.0, output=None)
     console.print(Rule("4. waiting until every event is in the projections"))
     ingest.wait(timeout=600, projections=True)

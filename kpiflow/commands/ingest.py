@@ -12,7 +12,7 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import console, err_console, settings, worker_state
 from kpiflow.errors import KpiflowError
 
 
@@ -120,15 +120,7 @@ def _projections_current(s) -> bool:
 
 
 def _worker_state(s) -> dict | None:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(  # noqa: S310 (loopback)
-            f"http://127.0.0.1:{s.pipeline.worker_web_port}/kpiflow/state", timeout=5
-        ) as response:
-            return json.loads(response.read())
-    except OSError:
-        return None
+    return worker_state(f"http://127.0.0.1:{s.pipeline.worker_web_port}")
 
 
 def _raw_events(s) -> int:

@@ -12,21 +12,21 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import console, err_console, settings, worker_state
 from kpiflow.errors import ConfigError, KpiflowError
 
 definitions_app = typer.Typer(help="List, show and drop KPI definition versions.", no_args_is_help=False)
 
 
 def _quarter_start(text: str | None) -> date:
+    from projections.plans.calendar import Quarter
+
     if text is None:
-        today = datetime.now(UTC).date()
-        return date(today.year, (today.month - 1) // 3 * 3 + 1, 1)
+        return Quarter.of(datetime.now(UTC).date()).start
     try:
-        year, q = text.upper().split("-Q")
-        return date(int(year), (int(q) - 1) * 3 + 1, 1)
-    except ValueError:
-        raise ConfigError(f"--quarter {text!r}: write it like 2026-Q4") from None
+        return Quarter.parse(text).start
+    except ValueError as exc:
+        raise ConfigError(f"--quarter: {exc}") from None
 
 
 @definitions_app.callback(invoke_without_command=True)
@@ -87,7 +87,7 @@ def _wait_built(store, version: int, timeout: float) -> None:
     with Progress(TextColumn(f"replaying into v{version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
         task = progress.add_task("replay", total=None)
         while time.monotonic() < deadline:
-            state = _state(store) if isinstance(store, GatewayStore) else None
+            state = worker_state(store.url) if isinstance(store, GatewayStore) else None
             info = (state or {}).get("projector", {}).get(str(version))
             if info:
                 progress.update(task, completed=info["done"], total=info["total"] or None)
@@ -96,15 +96,6 @@ def _wait_built(store, version: int, timeout: float) -> None:
             time.sleep(0.5)
     raise KpiflowError(f"the worker did not finish rebuilding version {version} in {timeout:.0f}s; `kpiflow definitions` shows its status")
 
-
-def _state(store) -> dict | None:
-    import urllib.request
-
-    try:
-        with urllib.request.urlopen(f"{store.url}/kpiflow/state", timeout=5) as response:  # noqa: S310
-            return json.loads(response.read())
-    except OSError:
-        return None
 
 
 def replay(
