@@ -21,17 +21,20 @@ from dashboards.defaults import (
     thresholds,
 )
 
-MASTER_KPI = Sql(
-    columns=("master_kpi",),
-    text="""
-        SELECT concat(kpi, if(dimension_kind = 'team', '', ' (organisation)')) AS master_kpi
-        FROM kpi_pacing
+# The team's Master KPI row when the plan has a team target for it, else the organisation's.
+_MASTER_ROW = """        FROM kpi_pacing
         WHERE is_master = 1
           AND (dimension_kind = 'all'
                OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
-    """,
+    """
+
+MASTER_KPI = Sql(
+    columns=("master_kpi",),
+    text=f"""
+        SELECT concat(kpi, if(dimension_kind = 'team', '', ' (organisation)')) AS master_kpi
+{_MASTER_ROW}""",
 )
 
 
@@ -59,18 +62,12 @@ def master_kpi(opts: Options) -> stat.Panel:
 
 MASTER_PROGRESS = Sql(
     columns=("Actual so far", "Target", "Projected end of quarter"),
-    text="""
+    text=f"""
         SELECT
             actual_to_date AS "Actual so far",
             target AS "Target",
             projected_end AS "Projected end of quarter"
-        FROM kpi_pacing
-        WHERE is_master = 1
-          AND (dimension_kind = 'all'
-               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
-        ORDER BY dimension_kind = 'team' DESC
-        LIMIT 1
-    """,
+{_MASTER_ROW}""",
 )
 
 
@@ -96,15 +93,9 @@ def master_progress(opts: Options) -> stat.Panel:
 
 MASTER_PACE = Sql(
     columns=("pace",),
-    text="""
+    text=f"""
         SELECT pace_ratio AS pace
-        FROM kpi_pacing
-        WHERE is_master = 1
-          AND (dimension_kind = 'all'
-               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
-        ORDER BY dimension_kind = 'team' DESC
-        LIMIT 1
-    """,
+{_MASTER_ROW}""",
 )
 
 
@@ -131,15 +122,9 @@ def master_pace(opts: Options) -> gauge.Panel:
 
 MASTER_ON_TRACK = Sql(
     columns=("on_track",),
-    text="""
+    text=f"""
         SELECT on_track
-        FROM kpi_pacing
-        WHERE is_master = 1
-          AND (dimension_kind = 'all'
-               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
-        ORDER BY dimension_kind = 'team' DESC
-        LIMIT 1
-    """,
+{_MASTER_ROW}""",
 )
 
 
