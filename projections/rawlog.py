@@ -175,12 +175,6 @@ def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord]
     return records, Tail(offsets, newest)
 
 
-def max_offsets(store) -> dict[int, int]:
-    return {r["partition"]: r["o"] for r in store.rows(
-        "SELECT partition, max(offset) AS o FROM {db}.raw_event_log GROUP BY partition"
-    )}
-
-
 def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:
     """deal_id -> (first terminal stage change instant, its partition, its offset)."""
     out: dict[str, tuple[datetime, int, int]] = {}

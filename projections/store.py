@@ -10,7 +10,7 @@ depend on the path.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any, Protocol
 
@@ -230,9 +230,3 @@ def _live_gateway(data_dir: Path, database: str) -> GatewayStore | None:
             return GatewayStore(info["url"], info["token"], database)
     except OSError:
         return None  # stale file of a worker that is gone
-
-
-def insert_rows(store: Store, table: str, rows: Iterable[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> int:
-    batch = list(rows)
-    store.insert(table, batch, columns, token)
-    return len(batch)

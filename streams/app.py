@@ -99,7 +99,6 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     # ingest insert (and with it the acknowledgement of a batch).
     project_io = ClickHouseIO(store.clone())
     projector = Projector(project_io.store, p.tz)
-    app.kpiflow = {"ingest": ingest, "projector": projector, "io": io}  # for tests and views
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):
