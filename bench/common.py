@@ -137,7 +137,7 @@ class Published:
 
 
 def quarter_config(events: int, seed: int = 42):
-    from streams.simulator import OrgConfig
+    from kpiflow.streams.simulator import OrgConfig
 
     return OrgConfig.for_target_events(
         events, teams=TEAMS, reps_per_team=REPS_PER_TEAM, start=QUARTER_START, seed=seed
@@ -148,9 +148,9 @@ def publish_quarter(settings, events: int, seed: int = 42) -> Published:
     """Publish a simulated quarter of about `events` events (50 reps, 10 teams), keyed as
     `kpiflow publish` keys them. The simulator's events are valid by construction, so they go
     straight to the producer (the worker validates them again)."""
-    from events.envelope import aggregate_key
-    from streams.producer import EventPublisher
-    from streams.simulator import simulate_history
+    from kpiflow.events.envelope import aggregate_key
+    from kpiflow.streams.producer import EventPublisher
+    from kpiflow.streams.simulator import simulate_history
 
     started = time.perf_counter()
     publisher = EventPublisher(settings)
@@ -237,7 +237,7 @@ class WorkerProcess:
             return None
 
     def gateway(self):
-        from projections.store import GatewayStore, gateway_file
+        from kpiflow.projections.store import GatewayStore, gateway_file
 
         info = json.loads(gateway_file(Path(self.env["KPIFLOW_DATA_DIR"])).read_text())
         return GatewayStore(info["url"], info["token"], DATABASE)

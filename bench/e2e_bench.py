@@ -75,10 +75,10 @@ MARKER_KPI_SQL = (
 def rebuild(data_dir: Path, tz_name: str, profile_to: Path | None) -> dict:
     from zoneinfo import ZoneInfo
 
-    from projections.definitions import DEFAULT_DEFINITION
-    from projections.engine import KpiEngine
-    from projections.rawlog import SELECT_RECORDS, read_all_records
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.definitions import DEFAULT_DEFINITION
+    from kpiflow.projections.engine import KpiEngine
+    from kpiflow.projections.rawlog import SELECT_RECORDS, read_all_records
+    from kpiflow.projections.store import ClickHouseStore
 
     store = ClickHouseStore(f"chdb://{data_dir.resolve()}", "kpiflow")
     tz = ZoneInfo(tz_name)
@@ -247,10 +247,10 @@ def latency(
     markers_per_second: float,
     poll_interval: float,
 ) -> dict:
-    from events.envelope import aggregate_key
-    from projections.store import open_store
-    from streams.producer import EventPublisher
-    from streams.simulator import simulate_live
+    from kpiflow.events.envelope import aggregate_key
+    from kpiflow.projections.store import open_store
+    from kpiflow.streams.producer import EventPublisher
+    from kpiflow.streams.simulator import simulate_live
 
     store = open_store(settings, migrate=False)
     say(f"latency: {type(store).__name__} at {getattr(store, 'url', settings.clickhouse_dsn)}")

@@ -25,9 +25,9 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from projections.definitions import DEFAULT_DEFINITION
-from projections.engine import KpiEngine
-from projections.records import EventRecord
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.records import EventRecord
 
 ACTIVITY_TYPES = ["call"] * 5 + ["email"] * 4 + ["voicemail", "linkedin_message", "meeting"]
 ACTIVITY_TYPES += ["intake", "demo"]

@@ -39,11 +39,11 @@ class BatchWork:
     def __init__(
         self, data_dir: Path, topic: str, currency: str, tz: ZoneInfo, project: bool
     ) -> None:
-        from projections.definitions import DEFAULT_DEFINITION
-        from projections.engine import KpiEngine
-        from projections.migrate import apply_migrations
-        from projections.store import ClickHouseStore
-        from projections.writer import RevisionClock
+        from kpiflow.projections.definitions import DEFAULT_DEFINITION
+        from kpiflow.projections.engine import KpiEngine
+        from kpiflow.projections.migrate import apply_migrations
+        from kpiflow.projections.store import ClickHouseStore
+        from kpiflow.projections.writer import RevisionClock
 
         data_dir.mkdir(parents=True, exist_ok=True)
         self.store = ClickHouseStore(f"chdb://{data_dir.resolve()}", DATABASE)
@@ -59,10 +59,10 @@ class BatchWork:
 
     def write(self, messages: list[tuple[bytes, int, int]]) -> None:
         """`messages`: (value, partition, offset) in arrival order."""
-        from events import InvalidEvent, parse_event
-        from projections.rawlog import RAW_COLUMNS, Coordinates, batch_token, raw_row
-        from projections.records import record_from_event
-        from projections.writer import write_changes
+        from kpiflow.events import InvalidEvent, parse_event
+        from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, batch_token, raw_row
+        from kpiflow.projections.records import record_from_event
+        from kpiflow.projections.writer import write_changes
 
         rows, records, ranges = [], [], {}
         for value, partition, offset in messages:

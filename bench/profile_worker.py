@@ -49,11 +49,11 @@ WHAT_IFS = {
 def apply_what_if(name: str) -> None:
     """Diagnostics only: replace one step to see what the rest costs (never used for figures)."""
     if name == "no-lookup":
-        import streams.ingest
+        from kpiflow.streams import ingest
 
-        streams.ingest.existing_copies = lambda store, ids: {}
+        ingest.existing_copies = lambda store, ids: {}
     elif name == "noop-process":
-        from streams.ingest import IngestService
+        from kpiflow.streams.ingest import IngestService
 
         async def process(self, batch) -> None:
             self.metrics.batches += 1
@@ -71,9 +71,9 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     from collections import defaultdict
 
     from kpiflow.settings import Settings
-    from projections.store import ClickHouseStore
-    from streams.clickhouse_io import ClickHouseIO
-    from streams.worker import run_worker
+    from kpiflow.projections.store import ClickHouseStore
+    from kpiflow.streams.clickhouse_io import ClickHouseIO
+    from kpiflow.streams.worker import run_worker
 
     loop_profile = cProfile.Profile()
     clickhouse_profile = cProfile.Profile()

@@ -23,15 +23,15 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from events import parse_event  # noqa: E402
-from projections.definitions import DEFAULT_DEFINITION, Definition  # noqa: E402
-from projections.engine import KpiEngine  # noqa: E402
-from projections.migrate import apply_migrations  # noqa: E402
-from projections.rawlog import RAW_COLUMNS, Coordinates, raw_row, read_all_records  # noqa: E402
-from projections.replay import build_offline  # noqa: E402
-from projections.store import ClickHouseStore  # noqa: E402
-from projections.versions import register, set_status  # noqa: E402
-from streams.simulator import OrgConfig, simulate_history  # noqa: E402
+from kpiflow.events import parse_event  # noqa: E402
+from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition  # noqa: E402
+from kpiflow.projections.engine import KpiEngine  # noqa: E402
+from kpiflow.projections.migrate import apply_migrations  # noqa: E402
+from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row, read_all_records  # noqa: E402
+from kpiflow.projections.replay import build_offline  # noqa: E402
+from kpiflow.projections.store import ClickHouseStore  # noqa: E402
+from kpiflow.projections.versions import register, set_status  # noqa: E402
+from kpiflow.streams.simulator import OrgConfig, simulate_history  # noqa: E402
 
 TZ = ZoneInfo("Europe/Amsterdam")
 

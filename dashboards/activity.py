@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-from dashboards import defaults
-from dashboards.defaults import Board, Options
-from dashboards.panels import activity
-from dashboards.panels.kpi_series import kpi_series
+from kpiflow.dashboards import defaults
+from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.panels import activity
+from kpiflow.dashboards.panels.kpi_series import kpi_series
 
 UID = "kpiflow-activity"
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from dashboards.activity import activity_dashboard
-from dashboards.defaults import Board, Options, to_text
-from dashboards.growth import growth_dashboard
-from dashboards.guard import InsightRankingError, insight_rankings
-from dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
-from dashboards.pipeline import pipeline_dashboard
-from dashboards.wallboard import wallboard
+from kpiflow.dashboards.activity import activity_dashboard
+from kpiflow.dashboards.defaults import Board, Options, to_text
+from kpiflow.dashboards.growth import growth_dashboard
+from kpiflow.dashboards.guard import InsightRankingError, insight_rankings
+from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
+from kpiflow.dashboards.pipeline import pipeline_dashboard
+from kpiflow.dashboards.wallboard import wallboard
 
 TEAMS_SQL = (
     "SELECT DISTINCT dimension FROM {db}.kpi_values "

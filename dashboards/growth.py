@@ -4,9 +4,9 @@ upsells, renewals and retention.
 
 from __future__ import annotations
 
-from dashboards import defaults
-from dashboards.defaults import Board, Options
-from dashboards.panels import growth
+from kpiflow.dashboards import defaults
+from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.panels import growth
 
 UID = "kpiflow-growth"
 

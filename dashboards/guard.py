@@ -12,7 +12,7 @@ from __future__ import annotations
 import re
 
 from kpiflow.errors import ConfigError
-from projections.catalog import CATALOG, kpi
+from kpiflow.projections.catalog import CATALOG, kpi
 
 
 class InsightRankingError(ConfigError):

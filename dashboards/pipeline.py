@@ -4,10 +4,10 @@ stage and close rate. Insight KPIs (velocity, stage days, close rate) are shown 
 
 from __future__ import annotations
 
-from dashboards import defaults
-from dashboards.defaults import Board, Options
-from dashboards.panels import pipeline
-from dashboards.panels.kpi_series import kpi_series
+from kpiflow.dashboards import defaults
+from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.panels import pipeline
+from kpiflow.dashboards.panels.kpi_series import kpi_series
 
 UID = "kpiflow-pipeline"
 

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import yaml
 
-from dashboards.defaults import DATASOURCE_TYPE, FOLDER_TITLE, FOLDER_UID, FORMAT_TABLE, Sql
+from kpiflow.dashboards.defaults import DATASOURCE_TYPE, FOLDER_TITLE, FOLDER_UID, FORMAT_TABLE, Sql
 
 PROVISIONING_DIR = Path(__file__).parent / "provisioning"
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/kpiflow"

@@ -11,7 +11,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from dashboards.defaults import FOLDER_TITLE, FOLDER_UID, Board
+from kpiflow.dashboards.defaults import FOLDER_TITLE, FOLDER_UID, Board
 from kpiflow.errors import ConfigError, RuntimeServiceError
 
 T = TypeVar("T")

@@ -11,10 +11,10 @@ import hashlib
 import re
 from collections.abc import Sequence
 
-from dashboards import defaults
-from dashboards.defaults import Board, Options
-from dashboards.panels import activity, leaderboard, pacing
-from dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
+from kpiflow.dashboards import defaults
+from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.panels import activity, leaderboard, pacing
+from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
 
 GENERIC_UID = "kpiflow-wallboard"
 REFRESH = "10s"

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from events.envelope import Envelope
-from events.fields import Id
+from kpiflow.events.envelope import Envelope
+from kpiflow.events.fields import Id
 
 ActivityType = Literal["call", "voicemail", "email", "linkedin_message", "meeting", "intake", "demo"]
 ACTIVITY_TYPES: tuple[str, ...] = ActivityType.__args__  # type: ignore[attr-defined]

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
-from events.envelope import Envelope
-from events.fields import Id, Str
+from kpiflow.events.envelope import Envelope
+from kpiflow.events.fields import Id, Str
 
 
 class CustomerChurned(Envelope):

@@ -7,7 +7,7 @@ from typing import ClassVar
 
 from pydantic import BaseModel, model_validator
 
-from events.fields import MODEL_CONFIG, EventId, Id, SchemaVersion1, Str, Timestamp
+from kpiflow.events.fields import MODEL_CONFIG, EventId, Id, SchemaVersion1, Str, Timestamp
 
 
 KEY_FIELDS = ("deal_id", "lead_id", "customer_id", "rep_id")

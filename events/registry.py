@@ -7,12 +7,12 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from events.activities import ActivityLogged
-from events.customers import CustomerChurned
-from events.deals import DealAmountChanged, DealOpened, DealStageChanged
-from events.errors import InvalidEvent
-from events.leads import LeadCreated, LeadQualificationAssessed
-from events.upcasting import upcast
+from kpiflow.events.activities import ActivityLogged
+from kpiflow.events.customers import CustomerChurned
+from kpiflow.events.deals import DealAmountChanged, DealOpened, DealStageChanged
+from kpiflow.events.errors import InvalidEvent
+from kpiflow.events.leads import LeadCreated, LeadQualificationAssessed
+from kpiflow.events.upcasting import upcast
 
 SalesEvent = (
     ActivityLogged

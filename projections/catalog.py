@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
-from events.fields import STAGES
+from kpiflow.events.fields import STAGES
 
 Kind = Literal["action", "result", "insight"]
 ValueType = Literal["count", "amount", "ratio", "days"]

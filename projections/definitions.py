@@ -13,7 +13,7 @@ from datetime import date
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
-from events.activities import ACTIVITY_TYPES
+from kpiflow.events.activities import ACTIVITY_TYPES
 
 DEFAULT_POINTS: dict[str, int] = {
     "call": 3,

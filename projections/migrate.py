@@ -28,7 +28,7 @@ def split_statements(text: str) -> tuple[str, ...]:
 
 def load_migrations() -> list[Migration]:
     out = []
-    for entry in resources.files("projections.migrations").iterdir():
+    for entry in resources.files("kpiflow.projections.migrations").iterdir():
         match = _NAME.match(entry.name)
         if match:
             out.append(Migration(int(match[1]), match[2], split_statements(entry.read_text())))

@@ -14,11 +14,11 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from projections import versions
-from projections.definitions import Definition
-from projections.engine import KpiEngine
-from projections.rawlog import Tail, read_tail
-from projections.writer import RevisionClock, write_changes
+from kpiflow.projections import versions
+from kpiflow.projections.definitions import Definition
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.rawlog import Tail, read_tail
+from kpiflow.projections.writer import RevisionClock, write_changes
 
 log = logging.getLogger("kpiflow.projector")
 

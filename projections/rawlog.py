@@ -13,8 +13,8 @@ from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
-from events import SalesEvent
-from projections.records import EventRecord
+from kpiflow.events import SalesEvent
+from kpiflow.projections.records import EventRecord
 
 RAW_COLUMNS: tuple[str, ...] = (
     "event_id", "event_type", "schema_version", "occurred_at", "source", "rep_id", "team_id",

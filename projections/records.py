@@ -10,7 +10,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from decimal import Decimal
 
-from events import SalesEvent
+from kpiflow.events import SalesEvent
 
 
 @dataclass(slots=True)

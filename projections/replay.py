@@ -18,7 +18,7 @@ import yaml
 from pydantic import ValidationError
 
 from kpiflow.errors import ConfigError
-from projections.definitions import Definition
+from kpiflow.projections.definitions import Definition
 
 # Which KPIs a change of each definition field can move.
 AFFECTED_BY = {
@@ -84,8 +84,8 @@ def quarter_values(store, version: int, kpis: tuple[str, ...], quarter_start: da
 
 def build_offline(store, definition: Definition, tz: ZoneInfo, on_progress: Callable[[int, int], None] | None = None) -> None:
     """Rebuild one version in this process (no worker holds the data)."""
-    from projections.engine import KpiEngine
-    from projections.projector import Projector, VersionState
+    from kpiflow.projections.engine import KpiEngine
+    from kpiflow.projections.projector import Projector, VersionState
 
     projector = Projector(store, tz)
     state = VersionState(definition, KpiEngine(definition, tz))

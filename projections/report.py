@@ -11,8 +11,8 @@ from datetime import date
 from typing import Any
 
 from kpiflow.errors import ConfigError
-from projections.catalog import CATALOG, GRAINS, STAY_STAGES, KpiSpec, kpi
-from projections.engine.periods import period_starts
+from kpiflow.projections.catalog import CATALOG, GRAINS, STAY_STAGES, KpiSpec, kpi
+from kpiflow.projections.engine.periods import period_starts
 
 
 @dataclass(frozen=True)

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 
 from kpiflow.errors import RuntimeServiceError, StoreBusyError
 from kpiflow.settings import Settings, without_url_password
-from projections.sqlsafe import ident, render
+from kpiflow.projections.sqlsafe import ident, render
 
 JSON_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}
 
@@ -211,7 +211,7 @@ def open_store(settings: Settings, *, migrate: bool = True) -> ClickHouseStore |
         info = json.loads(info_path.read_text())
         return GatewayStore(info["url"], info["token"], database)
     if migrate:
-        from projections.migrate import apply_migrations
+        from kpiflow.projections.migrate import apply_migrations
 
         apply_migrations(store)
     return store

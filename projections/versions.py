@@ -7,7 +7,7 @@ import time
 from typing import Any
 
 from kpiflow.errors import ConfigError
-from projections.definitions import DEFAULT_DEFINITION, Definition
+from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition
 
 STATUSES = ("building", "ready", "live", "retired")
 

@@ -14,13 +14,13 @@ import faust
 
 from kpiflow.errors import PoisonFloodError
 from kpiflow.settings import Settings
-from projections.rawlog import Coordinates
-from projections.store import ClickHouseStore
-from streams.clickhouse_io import ClickHouseIO
-from streams.ingest import IngestService
-from projections.projector import Projector
-from streams.triage import Incoming
-from streams.web import install_views, remove_gateway_file, write_gateway_file
+from kpiflow.projections.rawlog import Coordinates
+from kpiflow.projections.store import ClickHouseStore
+from kpiflow.streams.clickhouse_io import ClickHouseIO
+from kpiflow.streams.ingest import IngestService
+from kpiflow.projections.projector import Projector
+from kpiflow.streams.triage import Incoming
+from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
 
 log = logging.getLogger("kpiflow.worker")
 

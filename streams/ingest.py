@@ -14,10 +14,10 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import ConfigError, PoisonFloodError
-from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, id_prefix, id_prefixes, terminal_index
-from streams.clickhouse_io import ClickHouseIO
-from streams.deadletter import dead_letter_headers
-from streams.triage import Incoming, drop_known, triage
+from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, id_prefix, id_prefixes, terminal_index
+from kpiflow.streams.clickhouse_io import ClickHouseIO
+from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.triage import Incoming, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
 

@@ -12,10 +12,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from events import InvalidEvent, parse_event
+from kpiflow.events import InvalidEvent, parse_event
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.settings import Settings
-from streams.deadletter import dead_letter_headers
+from kpiflow.streams.deadletter import dead_letter_headers
 
 
 @dataclass

@@ -11,9 +11,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
-from events import InvalidEvent, parse_event
-from events.fields import TERMINAL_STAGES
-from projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
+from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.events.fields import TERMINAL_STAGES
+from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
 
 
 @dataclass(frozen=True, slots=True)

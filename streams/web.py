@@ -12,8 +12,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from projections.store import gateway_file
-from projections.sqlsafe import ident
+from kpiflow.projections.store import gateway_file
+from kpiflow.projections.sqlsafe import ident
 
 TOKEN_HEADER = "X-Kpiflow-Token"
 

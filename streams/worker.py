@@ -5,14 +5,14 @@ from __future__ import annotations
 import logging
 
 from kpiflow.settings import Settings
-from projections.migrate import apply_migrations
-from projections.store import ClickHouseStore
+from kpiflow.projections.migrate import apply_migrations
+from kpiflow.projections.store import ClickHouseStore
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
     from faust.worker import Worker
 
-    from streams.app import create_app
+    from kpiflow.streams.app import create_app
 
     password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
     settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)

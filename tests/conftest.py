@@ -26,8 +26,8 @@ def chdb_dsn() -> str:
 @pytest.fixture
 def ch_store(chdb_dsn):
     """A migrated store on a fresh database of the session's embedded ClickHouse."""
-    from projections.migrate import apply_migrations
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.migrate import apply_migrations
+    from kpiflow.projections.store import ClickHouseStore
 
     database = f"t_{uuid.uuid4().hex[:12]}"
     store = ClickHouseStore(chdb_dsn, database)

@@ -6,8 +6,8 @@ from grafana_foundation_sdk.builders import bargauge, table
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 
-from dashboards.defaults import Options, Sql, prepare, prop, thresholds, time_series
-from dashboards.guard import require_rankable
+from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, thresholds, time_series
+from kpiflow.dashboards.guard import require_rankable
 
 RECENT_ACTIVITY = Sql(
     columns=("time", "rep", "event", "detail"),

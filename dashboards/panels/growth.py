@@ -9,8 +9,8 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import stat, table
 from grafana_foundation_sdk.models import common as cm
 
-from dashboards.defaults import Options, Sql, prepare, prop, thresholds, time_series
-from dashboards.panels.kpi_series import kpi_series
+from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, thresholds, time_series
+from kpiflow.dashboards.panels.kpi_series import kpi_series
 
 ORGANISATION_GROWTH = Sql(
     columns=("month", "new_business", "mom", "yoy", "yoy_change"),

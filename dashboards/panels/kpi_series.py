@@ -9,9 +9,9 @@ from __future__ import annotations
 
 from typing import Literal
 
-from dashboards.defaults import Options, Sql, time_series
-from dashboards.guard import require_rankable
-from projections.catalog import kpi as catalog_kpi
+from kpiflow.dashboards.defaults import Options, Sql, time_series
+from kpiflow.dashboards.guard import require_rankable
+from kpiflow.projections.catalog import kpi as catalog_kpi
 
 Grain = Literal["selected", "day", "week", "month", "quarter"]
 

@@ -14,10 +14,10 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as model
 
-from dashboards.activity import UID as ACTIVITY_UID
-from dashboards.defaults import Options, Sql, prepare, thresholds
-from dashboards.guard import require_rankable
-from projections.catalog import kpi as catalog_kpi
+from kpiflow.dashboards.activity import UID as ACTIVITY_UID
+from kpiflow.dashboards.defaults import Options, Sql, prepare, thresholds
+from kpiflow.dashboards.guard import require_rankable
+from kpiflow.projections.catalog import kpi as catalog_kpi
 
 # The first day of the current period, in the reporting time zone.
 _PERIOD_NOW = {

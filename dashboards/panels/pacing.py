@@ -11,7 +11,7 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.builders import gauge, stat, table
 from grafana_foundation_sdk.models import common as cm
 
-from dashboards.defaults import (
+from kpiflow.dashboards.defaults import (
     ON_TRACK_MAPPING,
     PACE_THRESHOLDS,
     Options,

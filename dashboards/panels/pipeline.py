@@ -14,8 +14,8 @@ from grafana_foundation_sdk.builders import barchart, table
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 
-from dashboards.defaults import Options, Sql, prepare, prop, time_series
-from events.fields import STAGES
+from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, time_series
+from kpiflow.events.fields import STAGES
 
 _STAGE_ORDER = "[" + ", ".join(f"'{stage}'" for stage in STAGES) + "]"
 _FAR_FUTURE = 4102444800  # 2100-01-01T00:00:00Z, "no next event yet"

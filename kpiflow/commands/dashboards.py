@@ -48,8 +48,8 @@ UrlOption = Annotated[
 def _teams(teams: str | None) -> list[str]:
     if teams is not None:
         return [t for t in (part.strip() for part in teams.split(",")) if t]
-    from dashboards.build import discover_teams
-    from projections.store import open_store
+    from kpiflow.dashboards.build import discover_teams
+    from kpiflow.projections.store import open_store
 
     store = open_store(settings())
     try:
@@ -59,9 +59,9 @@ def _teams(teams: str | None) -> list[str]:
 
 
 def _boards(teams: str | None, leaderboards: list[str] | None):
-    from dashboards.build import build_all
-    from dashboards.defaults import Options
-    from dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
+    from kpiflow.dashboards.build import build_all
+    from kpiflow.dashboards.defaults import Options
+    from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
 
     boards_spec = (
         tuple(Leaderboard.parse(text) for text in leaderboards)
@@ -77,7 +77,7 @@ def _boards(teams: str | None, leaderboards: list[str] | None):
 
 
 def _grafana(url: str | None):
-    from dashboards.push import Grafana
+    from kpiflow.dashboards.push import Grafana
 
     g = settings().grafana
     return Grafana(url=url or g.url, token=g.token.get_secret_value() if g.token else None)
@@ -114,7 +114,7 @@ def build(
     Without --teams the teams are read from ClickHouse (KPIFLOW_CLICKHOUSE_*).
     A team-picker wallboard is always written.
     """
-    from dashboards.build import write
+    from kpiflow.dashboards.build import write
 
     boards = _boards(teams, leaderboard)
     target = out or settings().pipeline.data_dir / "dashboards"
@@ -122,7 +122,7 @@ def build(
     for path in paths:
         console.print(f"wrote {path}")
     if provisioning is not None:
-        from dashboards import provision
+        from kpiflow.dashboards import provision
 
         for path in provision.write(provisioning, settings().grafana.datasource_uid):
             console.print(f"wrote {path}")
@@ -146,7 +146,7 @@ def push(
     A Grafana that reads the provisioning files gets them from `build` instead:
     provisioned dashboards cannot be pushed.
     """
-    from dashboards.push import push as push_boards
+    from kpiflow.dashboards.push import push as push_boards
 
     boards = _boards(teams, leaderboard)
     grafana = _grafana(url)
@@ -167,7 +167,7 @@ def check(
     Data source: KPIFLOW_GRAFANA_DATASOURCE_UID (default kpiflow-clickhouse).
     Exit status 1 when something is missing or unhealthy.
     """
-    from dashboards.push import check as check_grafana
+    from kpiflow.dashboards.push import check as check_grafana
 
     boards = _boards(teams, leaderboard)
     findings = check_grafana(_grafana(url), boards, settings().grafana.datasource_uid)

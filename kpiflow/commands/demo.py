@@ -96,7 +96,7 @@ def demo(
     _wait_worker(s)
     console.print(f"worker running (pid {pid}, log {s.pipeline.data_dir / 'worker.log'})")
     console.print(Rule("3. simulated sales activity: last quarter and this quarter so far"))
-    from streams.simulator import previous_quarter_start
+    from kpiflow.streams.simulator import previous_quarter_start
 
     today = datetime.now(UTC).date()
     first = previous_quarter_start(today)

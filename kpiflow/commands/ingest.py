@@ -22,8 +22,8 @@ def schema(
     """Print the JSON Schema of the v1 events (the wire contract)."""
     from pydantic import TypeAdapter
 
-    from events import EVENT_TYPES
-    from events.registry import SalesEvent
+    from kpiflow.events import EVENT_TYPES
+    from kpiflow.events.registry import SalesEvent
 
     if event_type:
         if event_type not in EVENT_TYPES:
@@ -54,7 +54,7 @@ def publish(
     their line numbers. Broker: KPIFLOW_KAFKA_BOOTSTRAP_SERVERS; topics: KPIFLOW_KAFKA_EVENTS_TOPIC,
     KPIFLOW_KAFKA_DLQ_TOPIC.
     """
-    from streams.producer import publish_lines
+    from kpiflow.streams.producer import publish_lines
 
     s = settings()
     total = None
@@ -83,7 +83,7 @@ def worker(
     embedded ClickHouse (default) the worker owns the database; other commands reach it through
     the worker's loopback port KPIFLOW_WORKER_WEB_PORT.
     """
-    from streams.worker import run_worker
+    from kpiflow.streams.worker import run_worker
 
     run_worker(settings(), loglevel)
 
@@ -93,7 +93,7 @@ def wait(
     projections: Annotated[bool, typer.Option(help="also wait until the projections caught up with the raw log")] = True,
 ) -> None:
     """Block until the worker's consumer lag is 0 (and, by default, the projections are current)."""
-    from streams.lag import consumer_lag
+    from kpiflow.streams.lag import consumer_lag
 
     s = settings()
     deadline = time.monotonic() + timeout
@@ -124,7 +124,7 @@ def _worker_state(s) -> dict | None:
 
 
 def _raw_events(s) -> int:
-    from projections.store import open_store
+    from kpiflow.projections.store import open_store
 
     store = open_store(s, migrate=False)
     try:
@@ -135,9 +135,9 @@ def _raw_events(s) -> int:
 
 def status() -> None:
     """Lag per partition, dead-letter count, raw-log rows, projection versions."""
-    from projections.store import open_store
-    from projections.versions import list_versions, live_version
-    from streams.lag import consumer_lag, topic_size
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions, live_version
+    from kpiflow.streams.lag import consumer_lag, topic_size
 
     s = settings()
     table = Table(title=f"{s.kafka.events_topic} (group {s.kafka.consumer_group})")

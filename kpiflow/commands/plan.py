@@ -50,7 +50,7 @@ def _today() -> date:
 
 def _load(file: Path):
     """The plan in `file`, or every problem printed (with file:line) and exit code 1."""
-    from projections.plans import PlanError, load_plan
+    from kpiflow.projections.plans import PlanError, load_plan
 
     try:
         return load_plan(file)
@@ -62,8 +62,8 @@ def _load(file: Path):
 
 
 def _describe(plan, at: date | None) -> None:
-    from projections.plans.calendar import review_dates
-    from projections.plans.rules import describe
+    from kpiflow.projections.plans.calendar import review_dates
+    from kpiflow.projections.plans.rules import describe
 
     quarter = plan.period
     effective = plan.at(at or quarter.start)
@@ -131,8 +131,8 @@ def apply(file: FileArg) -> None:
     date) and plan_changes (the file itself and each change). Applying an unchanged file again
     stores nothing. The kpi_pacing view and `kpiflow flow` read the latest revision.
     """
-    from projections.plans.storage import apply_plan, known_definition_versions
-    from projections.store import open_store
+    from kpiflow.projections.plans.storage import apply_plan, known_definition_versions
+    from kpiflow.projections.store import open_store
 
     plan = _load(file)
     store = open_store(settings())
@@ -217,12 +217,12 @@ def suggest(
     targets. Prints a `focus:` block to paste into the plan. KPIs: --kpi, else the plan's (--plan,
     else the stored plan of the quarter, else the latest stored plan).
     """
-    from projections.catalog import CATALOG
-    from projections.plans.calendar import Quarter
-    from projections.plans.rules import focus_kpi_problems
-    from projections.plans.storage import latest_stored_quarter, stored_plan, weekly_history
-    from projections.plans.suggest import history_weeks, render_yaml, suggest_targets
-    from projections.store import open_store
+    from kpiflow.projections.catalog import CATALOG
+    from kpiflow.projections.plans.calendar import Quarter
+    from kpiflow.projections.plans.rules import focus_kpi_problems
+    from kpiflow.projections.plans.storage import latest_stored_quarter, stored_plan, weekly_history
+    from kpiflow.projections.plans.suggest import history_weeks, render_yaml, suggest_targets
+    from kpiflow.projections.store import open_store
 
     try:
         period = Quarter.parse(quarter)
@@ -279,7 +279,7 @@ def suggest(
 def _calendar(plan, quarter) -> tuple[tuple[date, ...], int]:
     """The quarter's working days and the working days of a week: the plan's when it is the
     quarter's own, else its weekdays without holidays, else Monday to Friday."""
-    from projections.plans.calendar import working_days
+    from kpiflow.projections.plans.calendar import working_days
 
     if plan is not None and plan.period == quarter:
         return plan.working_dates(), len(plan.working_days.weekdays)
@@ -298,10 +298,10 @@ def _focus_kpis(plan, quarter) -> list[str]:
 
 def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | None, today: date):
     """The board's data: `plan` (from `plan_file`) or the stored plan of as_of's quarter."""
-    from projections.plans.board import Board
-    from projections.plans.calendar import Quarter
-    from projections.plans.pacing import named, pace_plan
-    from projections.plans.storage import (
+    from kpiflow.projections.plans.board import Board
+    from kpiflow.projections.plans.calendar import Quarter
+    from kpiflow.projections.plans.pacing import named, pace_plan
+    from kpiflow.projections.plans.storage import (
         live_definition_version,
         load_actuals,
         load_roster,
@@ -353,7 +353,7 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
 
 
 def _additive(kpi: str) -> bool:
-    from projections.catalog import CATALOG
+    from kpiflow.projections.catalog import CATALOG
 
     return CATALOG[kpi].additive
 
@@ -402,8 +402,8 @@ def flow(
     from rich.live import Live
     from rich.panel import Panel
 
-    from projections.plans.board import render_board
-    from projections.store import open_store
+    from kpiflow.projections.plans.board import render_board
+    from kpiflow.projections.store import open_store
 
     fixed = _day(as_of, "--as-of")
     plan = _load(plan_file) if plan_file else None

@@ -19,7 +19,7 @@ definitions_app = typer.Typer(help="List, show and drop KPI definition versions.
 
 
 def _quarter_start(text: str | None) -> date:
-    from projections.plans.calendar import Quarter
+    from kpiflow.projections.plans.calendar import Quarter
 
     if text is None:
         return Quarter.of(datetime.now(UTC).date()).start
@@ -34,8 +34,8 @@ def definitions(ctx: typer.Context) -> None:
     """List the definition versions: status (building, ready, live, retired) and meaning."""
     if ctx.invoked_subcommand:
         return
-    from projections.store import open_store
-    from projections.versions import list_versions, live_version
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions, live_version
 
     store = open_store(settings())
     table = Table(title="KPI definition versions")
@@ -52,8 +52,8 @@ def definitions(ctx: typer.Context) -> None:
 @definitions_app.command("show")
 def show(version: int) -> None:
     """Print one version's definition (points, qualification rule, core products) as JSON."""
-    from projections.store import open_store
-    from projections.versions import list_versions
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions
 
     for r in list_versions(open_store(settings())):
         if r["version"] == version:
@@ -65,8 +65,8 @@ def show(version: int) -> None:
 @definitions_app.command("drop")
 def drop(version: int) -> None:
     """Retire a version that is not live and delete its projection rows."""
-    from projections.store import open_store
-    from projections.versions import list_versions, live_version, load_definition, set_status
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions, live_version, load_definition, set_status
 
     store = open_store(settings())
     if version == live_version(store):
@@ -81,7 +81,7 @@ def drop(version: int) -> None:
 
 def _wait_built(store, version: int, timeout: float) -> None:
     """Follow the worker's rebuild of `version` with a progress bar."""
-    from projections.store import GatewayStore
+    from kpiflow.projections.store import GatewayStore
 
     deadline = time.monotonic() + timeout
     with Progress(TextColumn(f"replaying into v{version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
@@ -109,9 +109,9 @@ def replay(
     a worker, this command rebuilds it itself). Readers keep seeing the live version until
     `kpiflow promote N`.
     """
-    from projections import versions
-    from projections.replay import affected_kpis, build_offline, diff_values, load_definition_file, quarter_values
-    from projections.store import GatewayStore, open_store
+    from kpiflow.projections import versions
+    from kpiflow.projections.replay import affected_kpis, build_offline, diff_values, load_definition_file, quarter_values
+    from kpiflow.projections.store import GatewayStore, open_store
 
     s = settings()
     store = open_store(s)
@@ -150,8 +150,8 @@ def promote(
 
     The previous version stays queryable (`kpiflow report --version N`) until dropped.
     """
-    from projections.store import open_store
-    from projections.versions import promote as do_promote
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import promote as do_promote
 
     previous = do_promote(open_store(settings()), version, note)
     console.print(f"live version: {previous} -> [bold]{version}[/]")

@@ -42,8 +42,8 @@ def report(
 
     Works while the worker runs: with the embedded ClickHouse it asks the worker.
     """
-    from projections.report import build_query, fetch, render_csv, render_jsonl
-    from projections.store import open_store
+    from kpiflow.projections.report import build_query, fetch, render_csv, render_jsonl
+    from kpiflow.projections.store import open_store
 
     q = build_query(kpi, grain, by, _date(start, "--from"), _date(end, "--to"), version)
     store = open_store(settings())

@@ -28,7 +28,7 @@ def up(
     only topics and schema are set up.
     """
     from kpiflow.runtime import kafka as runtime
-    from projections.store import open_store
+    from kpiflow.projections.store import open_store
 
     s = settings()
     t0 = time.monotonic()

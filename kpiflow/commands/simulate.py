@@ -33,9 +33,9 @@ def simulate(
     amount changes, wins, losses, upsells, renewals and churn; seeded and deterministic; published
     through the same validating producer as `kpiflow publish`.
     """
-    from events.envelope import aggregate_key
-    from streams.producer import EventPublisher
-    from streams.simulator import OrgConfig, estimate_events, simulate_history, simulate_live
+    from kpiflow.events.envelope import aggregate_key
+    from kpiflow.streams.producer import EventPublisher
+    from kpiflow.streams.simulator import OrgConfig, estimate_events, simulate_history, simulate_live
 
     s = settings()
     fields = {"teams": teams, "reps_per_team": reps_per_team, "seed": seed, "currency": s.pipeline.currency, "timezone": timezone}

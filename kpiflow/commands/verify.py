@@ -73,10 +73,10 @@ def verify(
     and compares the projections. Works while the worker runs and when it does not.
     Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run.
     """
-    from projections.store import open_store
-    from projections.verify import EXIT_ERROR
-    from projections.verify import verify as run_verify
-    from projections.verify.topics import ConfluentSource
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.verify import EXIT_ERROR
+    from kpiflow.projections.verify import verify as run_verify
+    from kpiflow.projections.verify.topics import ConfluentSource
 
     source = store = None
     try:

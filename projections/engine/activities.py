@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.definitions import Definition
-from projections.engine.aggregates import SumStore
-from projections.engine.periods import Calendar
-from projections.engine.rows import Slot
+from kpiflow.projections.definitions import Definition
+from kpiflow.projections.engine.aggregates import SumStore
+from kpiflow.projections.engine.periods import Calendar
+from kpiflow.projections.engine.rows import Slot
 
 ACTION_KPIS = ("activities", "outbound_contacts", "activity_points")
 OUTBOUND_TYPES = frozenset(("call", "voicemail", "email", "linkedin_message"))

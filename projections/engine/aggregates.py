@@ -13,7 +13,7 @@ from collections.abc import Iterable, Iterator
 from decimal import Decimal
 from typing import Any
 
-from projections.engine.rows import Slot, Value
+from kpiflow.projections.engine.rows import Slot, Value
 
 
 class Store:

@@ -18,11 +18,11 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import date
 
-from projections.engine.deals import Win
-from projections.engine.families import Family
-from projections.engine.periods import micros, periods_between
-from projections.engine.rows import RowKey, Value
-from projections.records import EventRecord
+from kpiflow.projections.engine.deals import Win
+from kpiflow.projections.engine.families import Family
+from kpiflow.projections.engine.periods import micros, periods_between
+from kpiflow.projections.engine.rows import RowKey, Value
+from kpiflow.projections.records import EventRecord
 
 KPI = "retention_rate"
 

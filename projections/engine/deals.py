@@ -30,8 +30,8 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
-from projections.engine.periods import MICROSECONDS_PER_DAY, micros
-from projections.records import EventRecord
+from kpiflow.projections.engine.periods import MICROSECONDS_PER_DAY, micros
+from kpiflow.projections.records import EventRecord
 
 OPENED, STAGE_CHANGED, AMOUNT_CHANGED = "deal.opened", "deal.stage_changed", "deal.amount_changed"
 DEAL_EVENT_TYPES = frozenset((OPENED, STAGE_CHANGED, AMOUNT_CHANGED))

@@ -22,21 +22,21 @@ from datetime import date, datetime
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
-from events import EVENT_TYPES
-from projections.catalog import CATALOG
-from projections.definitions import Definition
-from projections.engine.activities import ACTION_KPIS, ActivityCounter
-from projections.engine.aggregates import RatioStore, Store, SumStore
-from projections.engine.customers import Customers
-from projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
-from projections.engine.families import Family
-from projections.engine.growth import Growth
-from projections.engine.leads import LeadTracker
-from projections.engine.medians import MedianStore
-from projections.engine.periods import Calendar
-from projections.engine.pipeline import Pipeline
-from projections.engine.rows import KpiRow, RowKey, Value, row_from
-from projections.records import EventRecord
+from kpiflow.events import EVENT_TYPES
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.definitions import Definition
+from kpiflow.projections.engine.activities import ACTION_KPIS, ActivityCounter
+from kpiflow.projections.engine.aggregates import RatioStore, Store, SumStore
+from kpiflow.projections.engine.customers import Customers
+from kpiflow.projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
+from kpiflow.projections.engine.families import Family
+from kpiflow.projections.engine.growth import Growth
+from kpiflow.projections.engine.leads import LeadTracker
+from kpiflow.projections.engine.medians import MedianStore
+from kpiflow.projections.engine.periods import Calendar
+from kpiflow.projections.engine.pipeline import Pipeline
+from kpiflow.projections.engine.rows import KpiRow, RowKey, Value, row_from
+from kpiflow.projections.records import EventRecord
 
 ACTIVITY = "activity.logged"
 ASSESSED = "lead.qualification_assessed"

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 
-from projections.engine.rows import RowKey, Value
+from kpiflow.projections.engine.rows import RowKey, Value
 
 
 class Family:

@@ -16,9 +16,9 @@ from collections.abc import Iterator
 from datetime import date
 from decimal import Decimal
 
-from projections.engine.families import Family, diff_into
-from projections.engine.periods import periods_between, previous_month
-from projections.engine.rows import RowKey, Value
+from kpiflow.projections.engine.families import Family, diff_into
+from kpiflow.projections.engine.periods import periods_between, previous_month
+from kpiflow.projections.engine.rows import RowKey, Value
 
 MOM, YOY, YOY_CHANGE = (
     "new_business_growth_mom",

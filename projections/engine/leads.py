@@ -9,10 +9,10 @@ from __future__ import annotations
 
 from datetime import date
 
-from projections.definitions import Definition
-from projections.engine.aggregates import SumStore
-from projections.engine.periods import Calendar, micros
-from projections.records import EventRecord
+from kpiflow.projections.definitions import Definition
+from kpiflow.projections.engine.aggregates import SumStore
+from kpiflow.projections.engine.periods import Calendar, micros
+from kpiflow.projections.records import EventRecord
 
 # (micros, seq, event_id, local date, team, rep)
 Qualification = tuple[int, int, str, date, str, str]

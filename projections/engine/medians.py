@@ -11,8 +11,8 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
-from projections.engine.aggregates import Store
-from projections.engine.rows import Slot
+from kpiflow.projections.engine.aggregates import Store
+from kpiflow.projections.engine.rows import Slot
 
 
 def median(ordered: list[float]) -> float:

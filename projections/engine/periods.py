@@ -12,8 +12,8 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
-from projections.catalog import GRAINS
-from projections.engine.rows import Slot
+from kpiflow.projections.catalog import GRAINS
+from kpiflow.projections.engine.rows import Slot
 
 EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 ONE_MICROSECOND = timedelta(microseconds=1)

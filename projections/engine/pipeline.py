@@ -28,10 +28,10 @@ from collections.abc import Iterable, Iterator
 from datetime import date
 from decimal import Decimal
 
-from projections.catalog import GRAINS
-from projections.engine.families import Family
-from projections.engine.periods import periods_between
-from projections.engine.rows import RowKey, Value
+from kpiflow.projections.catalog import GRAINS
+from kpiflow.projections.engine.families import Family
+from kpiflow.projections.engine.periods import periods_between
+from kpiflow.projections.engine.rows import RowKey, Value
 
 KPI = "pipeline_value"
 Series = tuple[str, str]  # (dimension_kind, dimension)

@@ -9,11 +9,11 @@
 - `storage`: plan_targets / plan_changes in ClickHouse, and reading actuals and history back.
 """
 
-from projections.plans.calendar import Quarter
-from projections.plans.loading import load_plan, parse_plan, parse_plan_text
-from projections.plans.model import EffectivePlan, FocusKpi, Plan, Targets
-from projections.plans.pacing import PacingRow, Roster, pace_one, pace_plan
-from projections.plans.problems import PlanError, Problem
+from kpiflow.projections.plans.calendar import Quarter
+from kpiflow.projections.plans.loading import load_plan, parse_plan, parse_plan_text
+from kpiflow.projections.plans.model import EffectivePlan, FocusKpi, Plan, Targets
+from kpiflow.projections.plans.pacing import PacingRow, Roster, pace_one, pace_plan
+from kpiflow.projections.plans.problems import PlanError, Problem
 
 __all__ = [
     "EffectivePlan",

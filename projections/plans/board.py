@@ -17,10 +17,10 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from projections.catalog import CATALOG
-from projections.plans.calendar import Quarter, review_dates
-from projections.plans.model import EffectivePlan
-from projections.plans.pacing import PacingRow, status
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.plans.calendar import Quarter, review_dates
+from kpiflow.projections.plans.model import EffectivePlan
+from kpiflow.projections.plans.pacing import PacingRow, status
 
 STYLES = {
     "on track": "bold green",

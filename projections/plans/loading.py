@@ -9,7 +9,7 @@ from typing import Any
 import yaml
 from pydantic import BaseModel, ValidationError
 
-from projections.plans.model import (
+from kpiflow.projections.plans.model import (
     Change,
     FocusKpi,
     Plan,
@@ -19,7 +19,7 @@ from projections.plans.model import (
     TargetsPatch,
     WorkingDays,
 )
-from projections.plans.problems import Path, PlanError, Problem
+from kpiflow.projections.plans.problems import Path, PlanError, Problem
 
 # Which model sits at a place of the file (indexes and ids written as *), for "unknown field".
 _MODELS: dict[str, type[BaseModel]] = {

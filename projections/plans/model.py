@@ -14,9 +14,9 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, field_validator, model_validator
 
-from projections.plans.calendar import WEEKDAYS, Quarter, weekday_index, working_days
-from projections.plans.problems import PlanError
-from projections.plans.rules import apply_change, check_plan, ranked
+from kpiflow.projections.plans.calendar import WEEKDAYS, Quarter, weekday_index, working_days
+from kpiflow.projections.plans.problems import PlanError
+from kpiflow.projections.plans.rules import apply_change, check_plan, ranked
 
 _FROZEN = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
 

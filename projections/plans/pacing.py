@@ -27,9 +27,9 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from projections.catalog import CATALOG, KpiSpec
-from projections.plans.calendar import elapsed_working_days
-from projections.plans.model import EffectivePlan, Targets
+from kpiflow.projections.catalog import CATALOG, KpiSpec
+from kpiflow.projections.plans.calendar import elapsed_working_days
+from kpiflow.projections.plans.model import EffectivePlan, Targets
 
 Accumulation = Literal["sum", "latest"]
 ActualKey = tuple[str, str, str]  # (kpi, dimension_kind, dimension)

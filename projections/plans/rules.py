@@ -17,12 +17,12 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from projections.catalog import CATALOG, KpiSpec
-from projections.plans.calendar import Quarter
-from projections.plans.problems import Path, Problem
+from kpiflow.projections.catalog import CATALOG, KpiSpec
+from kpiflow.projections.plans.calendar import Quarter
+from kpiflow.projections.plans.problems import Path, Problem
 
 if TYPE_CHECKING:
-    from projections.plans.model import Change, FocusKpi, Plan, Targets
+    from kpiflow.projections.plans.model import Change, FocusKpi, Plan, Targets
 
 MAX_FOCUS = 3
 

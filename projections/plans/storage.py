@@ -12,12 +12,12 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from projections.catalog import CATALOG
-from projections.plans.calendar import Quarter
-from projections.plans.model import Plan
-from projections.plans.pacing import ActualKey, Roster, accumulation, lower_is_better
-from projections.plans.suggest import History
-from projections.sqlsafe import ident
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.plans.calendar import Quarter
+from kpiflow.projections.plans.model import Plan
+from kpiflow.projections.plans.pacing import ActualKey, Roster, accumulation, lower_is_better
+from kpiflow.projections.plans.suggest import History
+from kpiflow.projections.sqlsafe import ident
 
 # (column, ClickHouse type) of what `plan apply` writes; the other columns take their defaults
 TARGET_COLUMNS: tuple[tuple[str, str], ...] = (

@@ -26,8 +26,8 @@ from typing import Any
 
 import yaml
 
-from projections.catalog import CATALOG
-from projections.plans.pacing import accumulation, lower_is_better
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.plans.pacing import accumulation, lower_is_better
 
 History = Mapping[
     tuple[str, str, str], Mapping[date, float]

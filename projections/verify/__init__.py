@@ -8,8 +8,8 @@
 - `findings`: what was found, its severity, the exit code.
 """
 
-from projections.verify.findings import EXIT_DIFFERENCE, EXIT_ERROR, EXIT_OK, KINDS, Finding, Report
-from projections.verify.run import VerifyError, verify
+from kpiflow.projections.verify.findings import EXIT_DIFFERENCE, EXIT_ERROR, EXIT_OK, KINDS, Finding, Report
+from kpiflow.projections.verify.run import VerifyError, verify
 
 __all__ = [
     "EXIT_DIFFERENCE",

@@ -13,12 +13,12 @@ from datetime import date
 from itertools import islice
 from zoneinfo import ZoneInfo
 
-from projections import versions
-from projections.definitions import Definition
-from projections.engine import KpiEngine
-from projections.engine.rows import KpiRow, RowKey
-from projections.rawlog import read_all_records
-from projections.verify.findings import Report
+from kpiflow.projections import versions
+from kpiflow.projections.definitions import Definition
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.engine.rows import KpiRow, RowKey
+from kpiflow.projections.rawlog import read_all_records
+from kpiflow.projections.verify.findings import Report
 
 KPIS = "kpis"
 BUILT = ("ready", "live")

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from projections.verify.findings import Report
-from projections.verify.replay import Expected, Where
+from kpiflow.projections.verify.findings import Report
+from kpiflow.projections.verify.replay import Expected, Where
 
 RAW = "raw_log"
 DLQ = "dead_letters"

@@ -20,9 +20,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from events import InvalidEvent, parse_event
-from projections.rawlog import RAW_COLUMNS, Coordinates
-from streams.triage import Incoming, triage
+from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates
+from kpiflow.streams.triage import Incoming, triage
 
 _TYPE = RAW_COLUMNS.index("event_type")
 _DEAL = RAW_COLUMNS.index("deal_id")

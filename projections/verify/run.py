@@ -20,17 +20,17 @@ from typing import Any
 
 from kpiflow.errors import KpiflowError
 from kpiflow.settings import Settings
-from projections.verify import kpis as kpi_check
-from projections.verify.findings import Report
-from projections.verify.logcheck import (
+from kpiflow.projections.verify import kpis as kpi_check
+from kpiflow.projections.verify.findings import Report
+from kpiflow.projections.verify.logcheck import (
     Offsets,
     RawRow,
     RawSnapshot,
     compare_dead_letters,
     compare_raw_log,
 )
-from projections.verify.replay import TopicReplay, incoming
-from projections.verify.topics import KafkaSource, dead_letters
+from kpiflow.projections.verify.replay import TopicReplay, incoming
+from kpiflow.projections.verify.topics import KafkaSource, dead_letters
 
 
 class VerifyError(KpiflowError):

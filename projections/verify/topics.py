@@ -14,8 +14,8 @@ from typing import Protocol
 
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.settings import Settings
-from projections.verify.logcheck import DeadLetter
-from streams.deadletter import (
+from kpiflow.projections.verify.logcheck import DeadLetter
+from kpiflow.streams.deadletter import (
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_REASON,

@@ -9,10 +9,10 @@ Same config, same events, event ids included. Every event the simulator makes pa
 `events.parse_event(json.dumps(event), cfg.currency)`; `with_noise` adds the ones that do not.
 """
 
-from streams.simulator.config import OrgConfig, previous_quarter_start
-from streams.simulator.history import estimate_events, simulate_history
-from streams.simulator.live import simulate_live
-from streams.simulator.noise import with_noise
+from kpiflow.streams.simulator.config import OrgConfig, previous_quarter_start
+from kpiflow.streams.simulator.history import estimate_events, simulate_history
+from kpiflow.streams.simulator.live import simulate_live
+from kpiflow.streams.simulator.noise import with_noise
 
 __all__ = [
     "OrgConfig",

@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from random import Random
 
-from streams.simulator.catalog import poisson
-from streams.simulator.clock import Calendar
-from streams.simulator.org import Org
-from streams.simulator.pipeline import SOURCE, Pipeline, Scheduled
+from kpiflow.streams.simulator.catalog import poisson
+from kpiflow.streams.simulator.clock import Calendar
+from kpiflow.streams.simulator.org import Org
+from kpiflow.streams.simulator.pipeline import SOURCE, Pipeline, Scheduled
 
 # Busyness by weekday (Monday..Sunday), relative to `activity_per_rep_per_day`.
 DAY_FACTOR = (1.05, 1.0, 1.0, 0.97, 0.85, 0.07, 0.04)

@@ -96,7 +96,7 @@ class OrgConfig:
         random stream), so their count is measured exactly and activities fill the rest. When the
         pipeline alone exceeds the target, the rate is 0 and the history is bigger than asked.
         """
-        from streams.simulator.history import activity_weight, pipeline_event_count
+        from kpiflow.streams.simulator.history import activity_weight, pipeline_event_count
 
         if type(target) is not int or target < 0:
             raise ConfigError(

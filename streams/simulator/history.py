@@ -7,12 +7,12 @@ from operator import itemgetter
 from random import Random
 from typing import Any
 
-from streams.simulator.activities import activities_of_day, rep_day_weight
-from streams.simulator.clock import Calendar, hms_table
-from streams.simulator.config import OrgConfig, stream_seed
-from streams.simulator.ids import uuid4_text
-from streams.simulator.org import Org, build_org
-from streams.simulator.pipeline import Pipeline
+from kpiflow.streams.simulator.activities import activities_of_day, rep_day_weight
+from kpiflow.streams.simulator.clock import Calendar, hms_table
+from kpiflow.streams.simulator.config import OrgConfig, stream_seed
+from kpiflow.streams.simulator.ids import uuid4_text
+from kpiflow.streams.simulator.org import Org, build_org
+from kpiflow.streams.simulator.pipeline import Pipeline
 
 _BY_SECOND = itemgetter(0)
 

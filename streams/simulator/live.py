@@ -21,14 +21,14 @@ from random import Random
 from typing import Any
 
 from kpiflow.errors import ConfigError
-from streams.simulator import catalog
-from streams.simulator.activities import KIND_TABLE
-from streams.simulator.clock import rfc3339
-from streams.simulator.config import OrgConfig, stream_seed
-from streams.simulator.history import build_world
-from streams.simulator.ids import uuid4_text
-from streams.simulator.org import Org, Rep
-from streams.simulator.pipeline import CHURN_AFTER_LOST_RENEWAL, HANDOVER, SOURCE, Customer
+from kpiflow.streams.simulator import catalog
+from kpiflow.streams.simulator.activities import KIND_TABLE
+from kpiflow.streams.simulator.clock import rfc3339
+from kpiflow.streams.simulator.config import OrgConfig, stream_seed
+from kpiflow.streams.simulator.history import build_world
+from kpiflow.streams.simulator.ids import uuid4_text
+from kpiflow.streams.simulator.org import Org, Rep
+from kpiflow.streams.simulator.pipeline import CHURN_AFTER_LOST_RENEWAL, HANDOVER, SOURCE, Customer
 
 # Share of each kind of step; a step whose pool is empty becomes an activity.
 STEPS = (

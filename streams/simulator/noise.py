@@ -18,9 +18,9 @@ from collections.abc import Callable, Iterable, Iterator
 from random import Random
 from typing import Any
 
-from events import EVENT_TYPES
+from kpiflow.events import EVENT_TYPES
 from kpiflow.errors import ConfigError
-from streams.simulator.ids import uuid4_text
+from kpiflow.streams.simulator.ids import uuid4_text
 
 Corruption = Callable[[dict[str, Any], Random], "dict[str, Any] | str"]
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from random import Random
 
-from streams.simulator.config import OrgConfig
+from kpiflow.streams.simulator.config import OrgConfig
 
 TEAM_NAMES = (
     "north",

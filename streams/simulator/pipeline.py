@@ -16,10 +16,10 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
-from streams.simulator import catalog
-from streams.simulator.clock import Calendar
-from streams.simulator.config import OrgConfig
-from streams.simulator.org import Org, Rep
+from kpiflow.streams.simulator import catalog
+from kpiflow.streams.simulator.clock import Calendar
+from kpiflow.streams.simulator.config import OrgConfig
+from kpiflow.streams.simulator.org import Org, Rep
 
 SOURCE = "simulator"
 MONTHS = ("jan", "feb", "mar", "apr", "may", "jun", "jul", "aug", "sep", "oct", "nov", "dec")

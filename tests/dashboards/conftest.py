@@ -32,8 +32,8 @@ class PanelDb:
 def panel_db(chdb_dsn):
     import clickhouse_connect
 
-    from projections.migrate import apply_migrations
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.migrate import apply_migrations
+    from kpiflow.projections.store import ClickHouseStore
     from tests.dashboards.dataset import populate
 
     database = f"dash_{uuid.uuid4().hex[:12]}"

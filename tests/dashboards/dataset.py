@@ -14,8 +14,8 @@ import textwrap
 import uuid
 from datetime import UTC, date, datetime, timedelta
 
-from projections.catalog import CATALOG
-from projections.writer import KPI_ROW_COLUMNS
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 TEAMS = {"north": ("n1", "n2"), "south": ("s1", "s2"), "west's": ("w'1",)}
 REPS = tuple(rep for reps in TEAMS.values() for rep in reps)
@@ -274,8 +274,8 @@ def plan_text(today: date) -> str:
 
 def populate(store) -> dict[str, object]:
     """Fill a migrated store; returns what the tests need to know (now, today)."""
-    from projections.plans import parse_plan_text
-    from projections.plans.storage import apply_plan
+    from kpiflow.projections.plans import parse_plan_text
+    from kpiflow.projections.plans.storage import apply_plan
 
     clock = store.rows("SELECT toUnixTimestamp(now()) AS now, toString(today()) AS today")[0]
     now = datetime.fromtimestamp(int(clock["now"]), tz=UTC)

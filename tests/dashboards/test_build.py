@@ -11,10 +11,10 @@ from pathlib import Path
 import pytest
 from typer.testing import CliRunner
 
-from dashboards.build import build_all, write
-from dashboards.defaults import Options, to_text
-from dashboards.wallboard import wallboard_uid
-from projections.writer import KPI_ROW_COLUMNS
+from kpiflow.dashboards.build import build_all, write
+from kpiflow.dashboards.defaults import Options, to_text
+from kpiflow.dashboards.wallboard import wallboard_uid
+from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -137,8 +137,8 @@ def test_cli_build_reads_teams_from_clickhouse(cli, tmp_path, monkeypatch, chdb_
     import uuid
     from datetime import date
 
-    from projections.migrate import apply_migrations
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.migrate import apply_migrations
+    from kpiflow.projections.store import ClickHouseStore
 
     database = f"dash_{uuid.uuid4().hex[:12]}"
     store = ClickHouseStore(chdb_dsn, database)

@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import pytest
 
-from dashboards.build import build_all, check
-from dashboards.defaults import Board, Options, Query
-from dashboards.guard import INSIGHT_KPIS, RANKABLE_KPIS, InsightRankingError, insight_rankings
-from dashboards.panels.kpi_series import kpi_series_sql
-from dashboards.panels.leaderboard import Leaderboard, leaderboard_sql
+from kpiflow.dashboards.build import build_all, check
+from kpiflow.dashboards.defaults import Board, Options, Query
+from kpiflow.dashboards.guard import INSIGHT_KPIS, RANKABLE_KPIS, InsightRankingError, insight_rankings
+from kpiflow.dashboards.panels.kpi_series import kpi_series_sql
+from kpiflow.dashboards.panels.leaderboard import Leaderboard, leaderboard_sql
 from kpiflow.errors import ConfigError
-from projections.catalog import CATALOG
+from kpiflow.projections.catalog import CATALOG
 
 
 def test_the_catalog_split():

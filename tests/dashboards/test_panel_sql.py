@@ -10,10 +10,10 @@ from typing import Any
 
 import pytest
 
-from dashboards.build import build_all
-from dashboards.defaults import Board, Options
-from dashboards.macros import QueryContext, expand
-from dashboards.provision import MASTER_BEHIND
+from kpiflow.dashboards.build import build_all
+from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.macros import QueryContext, expand
+from kpiflow.dashboards.provision import MASTER_BEHIND
 from tests.dashboards.dataset import TEAMS
 
 BOARDS: dict[str, Board] = {b.uid: b for b in build_all(Options(), sorted(TEAMS))}

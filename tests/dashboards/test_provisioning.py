@@ -7,15 +7,15 @@ import re
 import pytest
 import yaml
 
-from dashboards import provision
-from dashboards.defaults import DATASOURCE_TYPE, DEFAULT_DATASOURCE_UID, FOLDER_UID
+from kpiflow.dashboards import provision
+from kpiflow.dashboards.defaults import DATASOURCE_TYPE, DEFAULT_DATASOURCE_UID, FOLDER_UID
 
 
 @pytest.mark.parametrize("relative", sorted(provision.files(DEFAULT_DATASOURCE_UID)))
 def test_committed_files_match_the_generator(relative):
     committed = (provision.PROVISIONING_DIR / relative).read_text(encoding="utf-8")
     assert committed == provision.files(DEFAULT_DATASOURCE_UID)[relative], (
-        "regenerate: python -c 'from dashboards import provision as p; "
+        "regenerate: python -c 'from kpiflow.dashboards import provision as p; "
         'p.write(p.PROVISIONING_DIR, "kpiflow-clickhouse")\''
     )
 

@@ -11,9 +11,9 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 import pytest
 
-from dashboards.build import build_all
-from dashboards.defaults import FOLDER_UID, Options
-from dashboards.push import Grafana, check, push
+from kpiflow.dashboards.build import build_all
+from kpiflow.dashboards.defaults import FOLDER_UID, Options
+from kpiflow.dashboards.push import Grafana, check, push
 from kpiflow.errors import ConfigError, RuntimeServiceError
 
 TOKEN = "glsa_test_token"

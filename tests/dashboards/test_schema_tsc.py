@@ -18,8 +18,8 @@ from pathlib import Path
 
 import pytest
 
-from dashboards.build import build_all
-from dashboards.defaults import Options
+from kpiflow.dashboards.build import build_all
+from kpiflow.dashboards.defaults import Options
 
 SCHEMA = "@grafana/schema@11.6.0"
 TYPESCRIPT = "typescript@5.6.3"

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from events import EVENT_TYPES, InvalidEvent, parse_event
+from kpiflow.events import EVENT_TYPES, InvalidEvent, parse_event
 
 BASE = {
     "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10",

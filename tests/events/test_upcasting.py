@@ -1,6 +1,6 @@
 """The upcasting hook: registered steps run in order before validation."""
 
-from events import upcasting
+from kpiflow.events import upcasting
 
 
 def test_no_upcaster_leaves_payload_alone():

@@ -15,17 +15,17 @@ from functools import cache
 from random import Random
 from typing import Any
 
-from events.envelope import aggregate_key
-from streams.deadletter import (
+from kpiflow.events.envelope import aggregate_key
+from kpiflow.streams.deadletter import (
     HEADER_OFFSET,
     HEADER_PARTITION,
     HEADER_REASON,
     HEADER_TOPIC,
     read_headers,
 )
-from streams.producer import EventPublisher, make_producer
-from streams.simulator import OrgConfig, simulate_history
-from streams.simulator.noise import with_noise
+from kpiflow.streams.producer import EventPublisher, make_producer
+from kpiflow.streams.simulator import OrgConfig, simulate_history
+from kpiflow.streams.simulator.noise import with_noise
 from tests.support.pipeline import REPO, read_topic
 
 
@@ -188,7 +188,7 @@ def _json(value: Any) -> bytes:
 
 
 def _valid(event: dict) -> bool:
-    from events import InvalidEvent, parse_event
+    from kpiflow.events import InvalidEvent, parse_event
 
     try:
         parse_event(event, "EUR")

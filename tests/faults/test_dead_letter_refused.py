@@ -12,7 +12,7 @@ import random
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
-from streams.lag import consumer_lag
+from kpiflow.streams.lag import consumer_lag
 from tests.faults.helpers import (
     activity,
     assert_dlq_holds_exactly,

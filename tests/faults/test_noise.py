@@ -9,11 +9,11 @@ import uuid
 
 import pytest
 
-from events import parse_event
-from projections.definitions import DEFAULT_DEFINITION
-from projections.engine import KpiEngine
-from projections.records import record_from_event
-from projections.verify.kpis import projected, same_value
+from kpiflow.events import parse_event
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.records import record_from_event
+from kpiflow.projections.verify.kpis import projected, same_value
 from tests.faults.helpers import (
     Workload,
     assert_dlq_holds_exactly,

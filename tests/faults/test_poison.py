@@ -9,7 +9,7 @@ import random
 
 import pytest
 
-from streams.lag import consumer_lag
+from kpiflow.streams.lag import consumer_lag
 from tests.faults.helpers import (
     Workload,
     activity,

@@ -18,7 +18,7 @@ import uuid
 
 import pytest
 
-from streams.lag import consumer_lag
+from kpiflow.streams.lag import consumer_lag
 from tests.faults.helpers import (
     Workload,
     assert_dlq_holds_exactly,
@@ -60,7 +60,7 @@ def wait_for(condition, what: str, timeout: float = 180) -> None:
 def test_sigstop_past_session_timeout_then_sigcont_loses_nothing_and_counts_nothing_twice(
     pipeline, tmp_path
 ):
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.store import ClickHouseStore
 
     database = f"t_{uuid.uuid4().hex[:10]}"
     password = os.environ.get("KPIFLOW_TEST_CLICKHOUSE_PASSWORD", "")

@@ -11,8 +11,8 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from streams.deadletter import HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, read_headers
-from streams.producer import EventPublisher, publish_lines
+from kpiflow.streams.deadletter import HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, read_headers
+from kpiflow.streams.producer import EventPublisher, publish_lines
 
 from .conftest import read_topic
 

@@ -13,12 +13,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from events import InvalidEvent, parse_event
-from projections.definitions import DEFAULT_DEFINITION, Definition
-from projections.engine import KpiEngine
-from projections.records import record_from_event
-from streams.producer import EventPublisher
-from streams.simulator import OrgConfig, simulate_history, with_noise
+from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.records import record_from_event
+from kpiflow.streams.producer import EventPublisher
+from kpiflow.streams.simulator import OrgConfig, simulate_history, with_noise
 
 pytestmark = pytest.mark.integration
 

@@ -7,9 +7,9 @@ from datetime import date, datetime
 from decimal import Decimal
 from zoneinfo import ZoneInfo
 
-from projections.definitions import DEFAULT_DEFINITION
-from projections.engine import KpiEngine, KpiRow
-from projections.records import EventRecord
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
+from kpiflow.projections.engine import KpiEngine, KpiRow
+from kpiflow.projections.records import EventRecord
 
 AMSTERDAM = ZoneInfo("Europe/Amsterdam")
 UTC = ZoneInfo("UTC")

@@ -6,7 +6,7 @@ Europe/Amsterdam: CEST (+02:00) until 2026-10-25 01:00Z, then CET (+01:00).
 
 from __future__ import annotations
 
-from projections.engine.activities import ACTION_KPIS
+from kpiflow.projections.engine.activities import ACTION_KPIS
 from tests.projections.kpi_events import AMSTERDAM, UTC, Log, cells, merged, run, table
 
 
@@ -130,8 +130,8 @@ def test_iso_week_crossing_the_year() -> None:
 
 
 def test_absent_direction_is_outbound_and_points_follow_the_definition() -> None:
-    from projections.definitions import Definition
-    from projections.engine import KpiEngine
+    from kpiflow.projections.definitions import Definition
+    from kpiflow.projections.engine import KpiEngine
 
     log = Log()
     log.activity("2026-05-04T10:00:00Z", "call", direction="")  # absent: outbound
@@ -144,8 +144,8 @@ def test_absent_direction_is_outbound_and_points_follow_the_definition() -> None
 
 
 def test_records_from_parsed_events() -> None:
-    from events import parse_event
-    from projections.records import record_from_event
+    from kpiflow.events import parse_event
+    from kpiflow.projections.records import record_from_event
 
     raw = (
         '{"event_id":"6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10","event_type":"activity.logged",'

@@ -371,7 +371,7 @@ def test_stays_use_exact_instants_across_the_dst_change() -> None:
 
 
 def test_every_catalog_kpi_is_produced() -> None:
-    from projections.catalog import CATALOG
+    from kpiflow.projections.catalog import CATALOG
     from tests.projections.test_engine_activities import dst_week
     from tests.projections.test_engine_leads_customers import growth_log, retention_log
 

@@ -8,7 +8,7 @@ from zoneinfo import ZoneInfo
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from projections.engine.periods import (
+from kpiflow.projections.engine.periods import (
     Calendar,
     next_period,
     period_starts,

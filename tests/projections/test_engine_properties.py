@@ -14,10 +14,10 @@ from decimal import Decimal
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from events.fields import STAGES
-from projections.catalog import CATALOG
-from projections.engine import KpiEngine
-from projections.records import EventRecord
+from kpiflow.events.fields import STAGES
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.records import EventRecord
 from tests.projections.kpi_events import AMSTERDAM, engine
 
 INSTANTS = [

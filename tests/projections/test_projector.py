@@ -6,11 +6,11 @@ import json
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from events import parse_event
-from projections.definitions import DEFAULT_DEFINITION
-from projections.projector import Projector
-from projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
-from projections.writer import KPI_ROW_COLUMNS
+from kpiflow.events import parse_event
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
+from kpiflow.projections.projector import Projector
+from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
+from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 UTC = ZoneInfo("UTC")
 
@@ -65,7 +65,7 @@ def test_rebuild_after_a_crash_removes_rows_the_raw_log_no_longer_produces(ch_st
         KPI_ROW_COLUMNS,
     )
     ch_store.insert("live_version", [["live", 1, 1]], ["name", "version", "revision"])
-    from projections.versions import set_status
+    from kpiflow.projections.versions import set_status
 
     set_status(ch_store, DEFAULT_DEFINITION, "live")
     run_until_idle(Projector(ch_store, UTC))

@@ -14,12 +14,12 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from projections.engine.rows import KpiRow
-from projections.projector import Projector
-from projections.rawlog import RAW_COLUMNS, batch_token, existing_copies
-from projections.verify import EXIT_DIFFERENCE, EXIT_OK, Report, verify
-from projections.verify.kpis import compare_rows
-from projections.verify.logcheck import (
+from kpiflow.projections.engine.rows import KpiRow
+from kpiflow.projections.projector import Projector
+from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, existing_copies
+from kpiflow.projections.verify import EXIT_DIFFERENCE, EXIT_OK, Report, verify
+from kpiflow.projections.verify.kpis import compare_rows
+from kpiflow.projections.verify.logcheck import (
     DeadLetter,
     Offsets,
     RawRow,
@@ -28,10 +28,10 @@ from projections.verify.logcheck import (
     compare_raw_log,
     normalize_reason,
 )
-from projections.verify.replay import TopicReplay, incoming
-from projections.verify.topics import Record
-from streams.deadletter import dead_letter_headers
-from streams.triage import triage
+from kpiflow.projections.verify.replay import TopicReplay, incoming
+from kpiflow.projections.verify.topics import Record
+from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.triage import triage
 from tests.support.pipeline import free_port
 
 TOPIC = "t.events"
@@ -343,8 +343,8 @@ def test_verify_passes_on_a_consistent_pipeline_and_fails_when_rows_are_tampered
 
 
 def test_a_version_still_building_is_not_compared(ch_store, settings):
-    from projections import versions
-    from projections.definitions import DEFAULT_DEFINITION
+    from kpiflow.projections import versions
+    from kpiflow.projections.definitions import DEFAULT_DEFINITION
 
     kafka = MemoryKafka()
     run_pipeline(ch_store, kafka, day_of_events())

@@ -11,9 +11,9 @@ from pathlib import Path
 
 import pytest
 
-from projections.report import build_query, fetch
-from projections.store import gateway_file
-from streams.producer import EventPublisher
+from kpiflow.projections.report import build_query, fetch
+from kpiflow.projections.store import gateway_file
+from kpiflow.streams.producer import EventPublisher
 from tests.integration.conftest import read_topic
 
 pytestmark = pytest.mark.integration

@@ -15,7 +15,7 @@ from importlib import resources
 
 import pytest
 
-from projections.migrate import split_statements
+from kpiflow.projections.migrate import split_statements
 
 PASSWORDS = {
     "pipeline_password": "p'; DROP USER default; --",
@@ -25,7 +25,7 @@ PASSWORDS = {
 
 
 def statements(database: str = "kpiflow") -> list[str]:
-    text = resources.files("projections.security").joinpath("users.sql").read_text()
+    text = resources.files("kpiflow.projections.security").joinpath("users.sql").read_text()
     return list(split_statements(text.replace("{db}", database)))
 
 

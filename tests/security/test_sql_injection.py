@@ -15,13 +15,13 @@ import pytest
 
 from kpiflow.commands.report import _date
 from kpiflow.errors import ConfigError
-from projections.definitions import DEFAULT_DEFINITION
-from projections.engine import KpiEngine
-from projections.rawlog import RAW_COLUMNS, Coordinates, read_all_records
-from projections.report import ReportQuery, build_query, fetch
-from projections.sqlsafe import ident
-from projections.writer import RevisionClock, write_changes
-from streams.triage import Incoming, triage
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
+from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, read_all_records
+from kpiflow.projections.report import ReportQuery, build_query, fetch
+from kpiflow.projections.sqlsafe import ident
+from kpiflow.projections.writer import RevisionClock, write_changes
+from kpiflow.streams.triage import Incoming, triage
 
 REPO = Path(__file__).resolve().parents[2]
 DROP = "x'); DROP TABLE raw_event_log; --"
@@ -56,7 +56,7 @@ def test_report_rejects_dates_that_are_not_dates(hostile):
 
 @pytest.mark.parametrize("hostile", HOSTILE)
 def test_identifiers_are_checked_before_they_reach_sql(hostile, chdb_dsn):
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.store import ClickHouseStore
 
     with pytest.raises(ConfigError):
         ident(hostile)

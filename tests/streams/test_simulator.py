@@ -12,10 +12,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from events import EVENT_TYPES, InvalidEvent, parse_event
-from events.activities import ACTIVITY_TYPES
+from kpiflow.events import EVENT_TYPES, InvalidEvent, parse_event
+from kpiflow.events.activities import ACTIVITY_TYPES
 from kpiflow.errors import ConfigError
-from streams.simulator import (
+from kpiflow.streams.simulator import (
     OrgConfig,
     estimate_events,
     previous_quarter_start,
@@ -23,8 +23,8 @@ from streams.simulator import (
     simulate_live,
     with_noise,
 )
-from streams.simulator.ids import uuid4_text
-from streams.simulator.noise import CORRUPTIONS, corrupt
+from kpiflow.streams.simulator.ids import uuid4_text
+from kpiflow.streams.simulator.noise import CORRUPTIONS, corrupt
 
 STAGE_ORDER = ("prospect", "qualified", "meeting", "proposal", "negotiation")
 TERMINAL = ("won", "lost")

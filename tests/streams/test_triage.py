@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from projections.rawlog import Coordinates, batch_token
-from streams.triage import Incoming, triage
+from kpiflow.projections.rawlog import Coordinates, batch_token
+from kpiflow.streams.triage import Incoming, triage
 
 T = "sales.events"
 
@@ -89,7 +89,7 @@ def test_batch_token_is_stable_and_range_specific():
 
 
 def test_id_prefix_matches_clickhouse(ch_store):
-    from projections.rawlog import ID_PREFIX_SQL, id_prefix
+    from kpiflow.projections.rawlog import ID_PREFIX_SQL, id_prefix
 
     for event_id in ("6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10", "6F1C2A8E-2B7E-4A52-9D55-1D1F0C3E9A10", "00000000-0000-4000-8000-000000000001"):
         sql = "SELECT " + ID_PREFIX_SQL.replace("event_id", "{e:String}") + " AS h"

@@ -76,7 +76,7 @@ class Pipeline:
         return worker
 
     def gateway(self):
-        from projections.store import GatewayStore, gateway_file
+        from kpiflow.projections.store import GatewayStore, gateway_file
 
         info = json.loads(gateway_file(Path(self.env["KPIFLOW_DATA_DIR"])).read_text())
         return GatewayStore(info["url"], info["token"], "kpiflow")
@@ -91,7 +91,7 @@ class Pipeline:
 
     def wait_caught_up(self, expected_raw: int | None = None, timeout: float = 180) -> None:
         """Consumer lag 0 and projections built over every raw event."""
-        from streams.lag import consumer_lag
+        from kpiflow.streams.lag import consumer_lag
 
         s = self.settings()
         deadline = time.monotonic() + timeout

@@ -28,8 +28,8 @@ def plans_chdb_dsn() -> str:
 @pytest.fixture
 def plan_store(plans_chdb_dsn):
     """A migrated store on a fresh database of the session's embedded ClickHouse."""
-    from projections.migrate import apply_migrations
-    from projections.store import ClickHouseStore
+    from kpiflow.projections.migrate import apply_migrations
+    from kpiflow.projections.store import ClickHouseStore
 
     store = ClickHouseStore(plans_chdb_dsn, f"plans_{uuid.uuid4().hex[:12]}")
     apply_migrations(store)

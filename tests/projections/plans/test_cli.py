@@ -10,7 +10,7 @@ import yaml
 from typer.testing import CliRunner
 
 from kpiflow.commands import plan as plan_commands
-from projections.writer import KPI_ROW_COLUMNS
+from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 
 @pytest.fixture

@@ -9,8 +9,8 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from projections.plans import Roster, pace_one, pace_plan, parse_plan
-from projections.plans.pacing import status
+from kpiflow.projections.plans import Roster, pace_one, pace_plan, parse_plan
+from kpiflow.projections.plans.pacing import status
 
 
 def test_additive_kpi_paces_linearly_over_completed_working_days():

@@ -8,9 +8,9 @@ from datetime import date
 import pytest
 import yaml
 
-from projections.catalog import CATALOG
-from projections.plans import PlanError, load_plan, parse_plan, parse_plan_text
-from projections.plans.problems import render_path
+from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.plans import PlanError, load_plan, parse_plan, parse_plan_text
+from kpiflow.projections.plans.problems import render_path
 
 
 @pytest.fixture

@@ -9,16 +9,16 @@ from datetime import date, timedelta
 import pytest
 import yaml
 
-from projections.plans import Quarter, Roster, pace_plan, parse_plan
-from projections.plans.pacing import named
-from projections.plans.storage import (
+from kpiflow.projections.plans import Quarter, Roster, pace_plan, parse_plan
+from kpiflow.projections.plans.pacing import named
+from kpiflow.projections.plans.storage import (
     apply_plan,
     load_actuals,
     load_roster,
     stored_plan,
     weekly_history,
 )
-from projections.writer import KPI_ROW_COLUMNS
+from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 KPI_COLUMNS = KPI_ROW_COLUMNS
 

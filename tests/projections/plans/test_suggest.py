@@ -7,8 +7,8 @@ from datetime import date
 import pytest
 import yaml
 
-from projections.plans import parse_plan
-from projections.plans.suggest import (
+from kpiflow.projections.plans import parse_plan
+from kpiflow.projections.plans.suggest import (
     Suggestion,
     history_weeks,
     percentile,
