@@ -70,8 +70,8 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     import pstats
     from collections import defaultdict
 
-    from kpiflow.settings import Settings
     from kpiflow.projections.store import ClickHouseStore
+    from kpiflow.settings import Settings
     from kpiflow.streams.clickhouse_io import ClickHouseIO
     from kpiflow.streams.worker import run_worker
 

@@ -57,7 +57,9 @@ def load_raw_log(store: ClickHouseStore, n: int, partitions: int = 6) -> int:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--events", type=int, default=1_000_000)
     args = parser.parse_args()
     path = Path(tempfile.mkdtemp(prefix="kpiflow-bench-replay-"))
@@ -75,19 +77,41 @@ def main() -> None:
     rebuild = time.perf_counter() - t
     print(f"bulk rebuild: {rebuild:.2f}s, {n / rebuild:,.0f} events/s, {len(rows)} rows (baseline)")
 
-    new = register(store, Definition(description="intake 15", points={"intake": 15}, qualification=("budget", "authority", "need", "timing")))
+    new = register(
+        store,
+        Definition(
+            description="intake 15",
+            points={"intake": 15},
+            qualification=("budget", "authority", "need", "timing"),
+        ),
+    )
     t = time.perf_counter()
     build_offline(store, new, TZ)
     replay = time.perf_counter() - t
-    written = store.scalar("SELECT count() FROM {db}.kpi_rows WHERE definition_version = {v:UInt32}", {"v": new.version})
-    print(f"replay into v{new.version}: {replay:.2f}s, {n / replay:,.0f} events/s, {written} rows written")
+    written = store.scalar(
+        "SELECT count() FROM {db}.kpi_rows WHERE definition_version = {v:UInt32}",
+        {"v": new.version},
+    )
+    print(
+        f"replay into v{new.version}: {replay:.2f}s, {n / replay:,.0f} events/s, {written} rows "
+        "written"
+    )
     print(f"ratio replay / bulk rebuild: {replay / rebuild:.2f}x the time")
     out = Path(__file__).resolve().parent / "results"
     out.mkdir(exist_ok=True)
-    (out / "replay.json").write_text(json.dumps({
-        "events": n, "rebuild_s": rebuild, "rebuild_eps": n / rebuild, "replay_s": replay,
-        "replay_eps": n / replay, "ratio": replay / rebuild,
-    }, indent=2))
+    (out / "replay.json").write_text(
+        json.dumps(
+            {
+                "events": n,
+                "rebuild_s": rebuild,
+                "rebuild_eps": n / rebuild,
+                "replay_s": replay,
+                "replay_eps": n / replay,
+                "ratio": replay / rebuild,
+            },
+            indent=2,
+        )
+    )
 
 
 if __name__ == "__main__":

@@ -1,6 +1,6 @@
 """The v1 event contract (`../shared/spec/events.md`) as frozen pydantic models."""
 
-from kpiflow.events.registry import EVENT_TYPES, SalesEvent, parse_event, validate_event_dict
 from kpiflow.events.errors import InvalidEvent
+from kpiflow.events.registry import EVENT_TYPES, SalesEvent, parse_event, validate_event_dict
 
 __all__ = ["EVENT_TYPES", "InvalidEvent", "SalesEvent", "parse_event", "validate_event_dict"]

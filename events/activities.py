@@ -7,7 +7,9 @@ from typing import Literal
 from kpiflow.events.envelope import Envelope
 from kpiflow.events.fields import Id
 
-ActivityType = Literal["call", "voicemail", "email", "linkedin_message", "meeting", "intake", "demo"]
+ActivityType = Literal[
+    "call", "voicemail", "email", "linkedin_message", "meeting", "intake", "demo"
+]
 ACTIVITY_TYPES: tuple[str, ...] = ActivityType.__args__  # type: ignore[attr-defined]
 
 

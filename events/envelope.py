@@ -9,7 +9,6 @@ from pydantic import BaseModel, model_validator
 
 from kpiflow.events.fields import MODEL_CONFIG, EventId, Id, SchemaVersion1, Str, Timestamp
 
-
 KEY_FIELDS = ("deal_id", "lead_id", "customer_id", "rep_id")
 
 

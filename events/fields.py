@@ -13,9 +13,7 @@ from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchem
 STAGES = ("prospect", "qualified", "meeting", "proposal", "negotiation", "won", "lost")
 TERMINAL_STAGES = ("won", "lost")
 
-_RFC3339 = re.compile(
-    r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$"
-)
+_RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
 
@@ -52,7 +50,8 @@ def _timestamp(value: Any) -> datetime:
     value = _string(value)
     if not _RFC3339.match(value):
         raise ValueError(
-            f"must be RFC 3339 with an offset (YYYY-MM-DDTHH:MM:SS[.frac]Z or +HH:MM), got {value!r}"
+            "must be RFC 3339 with an offset (YYYY-MM-DDTHH:MM:SS[.frac]Z or +HH:MM), got "
+            f"{value!r}"
         )
     try:
         parsed = datetime.fromisoformat(value.replace("Z", "+00:00").replace("z", "+00:00"))
@@ -66,7 +65,10 @@ def _amount(value: Any) -> Decimal:
         return value
     value = _string(value)
     if not _AMOUNT.match(value):
-        raise ValueError(f"must be a decimal string of digits like '12500.50' (no sign, no exponent), got {value!r}")
+        raise ValueError(
+            "must be a decimal string of digits like '12500.50' (no sign, no exponent), got "
+            f"{value!r}"
+        )
     return Decimal(value)
 
 
@@ -104,8 +106,14 @@ def _iso(value: datetime) -> str:
 
 
 Str = Annotated[str, BeforeValidator(_string)]
-Id = Annotated[str, BeforeValidator(_non_blank), WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"})]
-EventId = Annotated[str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})]
+Id = Annotated[
+    str,
+    BeforeValidator(_non_blank),
+    WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
+]
+EventId = Annotated[
+    str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
+]
 Timestamp = Annotated[
     datetime,
     BeforeValidator(_timestamp),
@@ -118,9 +126,17 @@ Amount = Annotated[
     PlainSerializer(str, return_type=str),
     WithJsonSchema({"type": "string", "pattern": _AMOUNT.pattern}),
 ]
-Currency = Annotated[str, BeforeValidator(_currency), WithJsonSchema({"type": "string", "pattern": _CURRENCY.pattern})]
-Stage = Annotated[str, BeforeValidator(_stage), WithJsonSchema({"type": "string", "enum": list(STAGES)})]
-SchemaVersion1 = Annotated[int, BeforeValidator(_schema_version_1), WithJsonSchema({"type": "integer", "const": 1})]
+Currency = Annotated[
+    str,
+    BeforeValidator(_currency),
+    WithJsonSchema({"type": "string", "pattern": _CURRENCY.pattern}),
+]
+Stage = Annotated[
+    str, BeforeValidator(_stage), WithJsonSchema({"type": "string", "enum": list(STAGES)})
+]
+SchemaVersion1 = Annotated[
+    int, BeforeValidator(_schema_version_1), WithJsonSchema({"type": "integer", "const": 1})
+]
 Checklist = Annotated[
     dict[str, bool],
     BeforeValidator(_bool_map),

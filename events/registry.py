@@ -44,7 +44,9 @@ def decode_json(raw: bytes | str) -> dict[str, Any]:
     """Bytes of one message (or one file line) to a JSON object, or InvalidEvent."""
     if isinstance(raw, bytes):
         if len(raw) > MAX_MESSAGE_BYTES:
-            raise InvalidEvent(f"message is {len(raw)} bytes, more than the {MAX_MESSAGE_BYTES} allowed")
+            raise InvalidEvent(
+                f"message is {len(raw)} bytes, more than the {MAX_MESSAGE_BYTES} allowed"
+            )
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:

@@ -24,15 +24,15 @@ app = typer.Typer(
 
 # Each module defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (
-    "kpiflow.commands.runtime",   # up, down, config
-    "kpiflow.commands.ingest",    # schema, publish, worker, wait, status
+    "kpiflow.commands.runtime",  # up, down, config
+    "kpiflow.commands.ingest",  # schema, publish, worker, wait, status
     "kpiflow.commands.simulate",  # simulate
-    "kpiflow.commands.report",    # report
-    "kpiflow.commands.plan",      # plan check|suggest|apply, flow
-    "kpiflow.commands.replay",    # definitions, replay, promote
+    "kpiflow.commands.report",  # report
+    "kpiflow.commands.plan",  # plan check|suggest|apply, flow
+    "kpiflow.commands.replay",  # definitions, replay, promote
     "kpiflow.commands.dashboards",  # dashboards build|push|check
-    "kpiflow.commands.verify",    # verify
-    "kpiflow.commands.demo",      # demo
+    "kpiflow.commands.verify",  # verify
+    "kpiflow.commands.demo",  # demo
 )
 
 

@@ -113,9 +113,13 @@ class PipelineSettings(BaseSettings):
     currency: str = "EUR"
     batch_size: int = Field(2000, ge=1, description="max events per micro-batch")
     batch_seconds: float = Field(0.5, gt=0, description="max seconds a micro-batch waits")
-    poison_cap: int = Field(10000, ge=0, description="consecutive invalid messages that stop the worker (0 = no cap)")
+    poison_cap: int = Field(
+        10000, ge=0, description="consecutive invalid messages that stop the worker (0 = no cap)"
+    )
     worker_web_port: int = 6066
-    project: bool = Field(True, description="keep KPI projections in this worker (off: raw log only)")
+    project: bool = Field(
+        True, description="keep KPI projections in this worker (off: raw log only)"
+    )
     exchange_rates_file: Path | None = None
 
     @field_validator("timezone")
@@ -124,7 +128,9 @@ class PipelineSettings(BaseSettings):
         try:
             ZoneInfo(value)
         except (ZoneInfoNotFoundError, ValueError) as exc:
-            raise ValueError(f"unknown time zone {value!r}; use an IANA name like Europe/Amsterdam") from exc
+            raise ValueError(
+                f"unknown time zone {value!r}; use an IANA name like Europe/Amsterdam"
+            ) from exc
         return value
 
     @field_validator("currency")

@@ -39,26 +39,43 @@ class KpiSpec:
 def _catalog() -> dict[str, KpiSpec]:
     specs = [
         KpiSpec("activities", "action", "count", description="activity.logged events"),
-        KpiSpec("outbound_contacts", "action", "count", description="outbound call/voicemail/email/linkedin_message"),
+        KpiSpec(
+            "outbound_contacts",
+            "action",
+            "count",
+            description="outbound call/voicemail/email/linkedin_message",
+        ),
         KpiSpec("activity_points", "action", "count", description="points per activity type"),
-        KpiSpec("qualified_leads", "result", "count", description="leads first qualified in the period"),
+        KpiSpec(
+            "qualified_leads", "result", "count", description="leads first qualified in the period"
+        ),
         KpiSpec("won_deals", "result", "count", description="deals won in the period"),
         KpiSpec("won_value", "result", "amount", description="amount at the moment of winning"),
-        KpiSpec("new_business_value", "result", "amount", description="won_value of new_business deals"),
+        KpiSpec(
+            "new_business_value", "result", "amount", description="won_value of new_business deals"
+        ),
         KpiSpec("upsells", "result", "count", description="won upsell deals"),
         KpiSpec("renewals", "result", "count", description="won renewal deals"),
         KpiSpec("core_product_wins", "result", "count", description="won deals of a core product"),
-        KpiSpec("pipeline_value", "result", "amount", description="open deal value at the period's end"),
+        KpiSpec(
+            "pipeline_value", "result", "amount", description="open deal value at the period's end"
+        ),
         KpiSpec("deal_velocity_days", "insight", "days", description="median days opened -> won"),
         *[
             KpiSpec(f"stage_days:{stage}", "insight", "days", description=f"median days in {stage}")
             for stage in STAY_STAGES
         ],
         KpiSpec("close_rate", "insight", "ratio", description="won / (won + lost)"),
-        KpiSpec("new_business_growth_mom", "insight", "ratio", ("month",), "month-over-month growth"),
+        KpiSpec(
+            "new_business_growth_mom", "insight", "ratio", ("month",), "month-over-month growth"
+        ),
         KpiSpec("new_business_growth_yoy", "insight", "ratio", ("month",), "year-over-year growth"),
-        KpiSpec("new_business_growth_yoy_change", "insight", "ratio", ("month",), "growth of the growth"),
-        KpiSpec("retention_rate", "insight", "ratio", ("quarter",), "share of active customers kept"),
+        KpiSpec(
+            "new_business_growth_yoy_change", "insight", "ratio", ("month",), "growth of the growth"
+        ),
+        KpiSpec(
+            "retention_rate", "insight", "ratio", ("quarter",), "share of active customers kept"
+        ),
     ]
     return {spec.name: spec for spec in specs}
 

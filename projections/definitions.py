@@ -43,7 +43,9 @@ class Definition(BaseModel):
     def _every_activity_type(cls, value: dict[str, int]) -> dict[str, int]:
         unknown = set(value) - set(ACTIVITY_TYPES)
         if unknown:
-            raise ValueError(f"unknown activity types {sorted(unknown)}; known: {', '.join(ACTIVITY_TYPES)}")
+            raise ValueError(
+                f"unknown activity types {sorted(unknown)}; known: {', '.join(ACTIVITY_TYPES)}"
+            )
         return {**DEFAULT_POINTS, **value}
 
     @field_validator("qualification")
@@ -56,7 +58,11 @@ class Definition(BaseModel):
     def fingerprint(self) -> str:
         """Hash of what changes numbers (not the version number or description)."""
         body = json.dumps(
-            {"points": self.points, "qualification": sorted(self.qualification), "core": sorted(self.core_products)},
+            {
+                "points": self.points,
+                "qualification": sorted(self.qualification),
+                "core": sorted(self.core_products),
+            },
             sort_keys=True,
         )
         return hashlib.sha256(body.encode()).hexdigest()[:16]

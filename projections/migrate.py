@@ -42,13 +42,17 @@ def apply_migrations(store) -> list[int]:
         "(version UInt32, name String, applied_at DateTime64(3, 'UTC') DEFAULT now64(3)) "
         "ENGINE = ReplacingMergeTree ORDER BY version"
     )
-    done = {row["version"] for row in store.rows("SELECT version FROM {db}.schema_migrations FINAL")}
+    done = {
+        row["version"] for row in store.rows("SELECT version FROM {db}.schema_migrations FINAL")
+    }
     applied = []
     for migration in load_migrations():
         if migration.version in done:
             continue
         for statement in migration.statements:
             store.command(statement)
-        store.insert("schema_migrations", [[migration.version, migration.name]], ["version", "name"])
+        store.insert(
+            "schema_migrations", [[migration.version, migration.name]], ["version", "name"]
+        )
         applied.append(migration.version)
     return applied

@@ -87,7 +87,9 @@ class Projector:
             self._mark_built(state.definition)
             log.info(
                 "projector: version %s built from %s raw rows (%s events)",
-                state.definition.version, state.bulk_done, state.engine.event_count,
+                state.definition.version,
+                state.bulk_done,
+                state.engine.event_count,
             )
         return len(records)
 
@@ -97,7 +99,10 @@ class Projector:
         A crash can fall between the raw-log insert of an event that moves a row (a late, earlier
         qualifying assessment, say) and the projector writing that move; the rebuild after the
         restart then writes the new row, and this tombstones the old one."""
-        fresh = {(r.kpi, r.grain, r.period_start.isoformat(), r.dimension_kind, r.dimension) for r in upserts}
+        fresh = {
+            (r.kpi, r.grain, r.period_start.isoformat(), r.dimension_kind, r.dimension)
+            for r in upserts
+        }
         stored = self.store.rows(
             "SELECT kpi, grain, toString(period_start) AS p, dimension_kind, dimension "
             "FROM {db}.kpi_values_all_versions WHERE definition_version = {v:UInt32}",
@@ -129,6 +134,11 @@ class Projector:
 
     def progress(self) -> dict[int, dict[str, int | bool]]:
         return {
-            n: {"built": s.built, "done": s.bulk_done, "total": s.bulk_total, "events": s.engine.event_count}
+            n: {
+                "built": s.built,
+                "done": s.bulk_done,
+                "total": s.bulk_total,
+                "events": s.engine.event_count,
+            }
             for n, s in self.states.items()
         }

@@ -102,11 +102,27 @@ def records_from_arrow(table) -> Iterator[EventRecord]:
     cols = [table.column(name).to_pylist() for name in RECORD_COLUMNS]
     epoch, micros, dec = EPOCH, timedelta, Decimal
     for (event_id, event_type, us, rep, team, offset, lead, deal, customer, activity, direction,
-         checklist, kind, product, amount, stage, from_stage, to_stage) in zip(*cols, strict=True):  # fmt: skip
+         checklist, kind, product, amount, stage, from_stage, to_stage,
+         ) in zip(*cols, strict=True):  # fmt: skip
         yield EventRecord(
-            event_id, event_type, epoch + micros(microseconds=us), rep, team, offset, lead, deal,
-            customer, activity, direction, dict.fromkeys(checklist.split("\t"), True) if checklist else {},
-            kind, product, dec(amount) if amount else None, stage, from_stage, to_stage,
+            event_id,
+            event_type,
+            epoch + micros(microseconds=us),
+            rep,
+            team,
+            offset,
+            lead,
+            deal,
+            customer,
+            activity,
+            direction,
+            dict.fromkeys(checklist.split("\t"), True) if checklist else {},
+            kind,
+            product,
+            dec(amount) if amount else None,
+            stage,
+            from_stage,
+            to_stage,
         )
 
 
@@ -123,7 +139,9 @@ def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterato
     if not total:
         return
     done = 0
-    for table in store.arrow_batches(SELECT_RECORDS + " FROM {db}.raw_event_log ORDER BY partition, offset", {}, chunk_rows):
+    for table in store.arrow_batches(
+        SELECT_RECORDS + " FROM {db}.raw_event_log ORDER BY partition, offset", {}, chunk_rows
+    ):
         yield from records_from_arrow(table)
         done += table.num_rows
         if on_chunk:
@@ -164,7 +182,9 @@ def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord]
     offsets = dict(tail.offsets)
     newest = tail.newest_us
     if table.num_rows:
-        for p, o in zip(table.column("partition").to_pylist(), table.column("offset").to_pylist(), strict=True):
+        for p, o in zip(
+            table.column("partition").to_pylist(), table.column("offset").to_pylist(), strict=True
+        ):
             if o > offsets.get(p, -1):
                 offsets[p] = o
     if 0 < table.num_rows < limit:
@@ -187,7 +207,9 @@ def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:
     return out
 
 
-ID_PREFIX_SQL = "reinterpretAsUInt64(reverse(unhex(substring(replaceAll(event_id, '-', ''), 1, 16))))"
+ID_PREFIX_SQL = (
+    "reinterpretAsUInt64(reverse(unhex(substring(replaceAll(event_id, '-', ''), 1, 16))))"
+)
 
 
 def id_prefix(event_id: str) -> int:
@@ -198,7 +220,7 @@ def id_prefix(event_id: str) -> int:
 def id_prefixes(store) -> set[int]:
     """Prefixes of every event_id in the raw log: a compact filter (about 60 bytes per event)
     that says which ids of a batch may already be there; only those are looked up."""
-    table = store.arrow(f"SELECT {ID_PREFIX_SQL} AS h FROM {{db}}.raw_event_log")
+    table = store.arrow(f"SELECT {ID_PREFIX_SQL} AS h FROM {{db}}.raw_event_log")  # noqa: S608 (constant)
     return set(table.column("h").to_numpy().tolist()) if table.num_rows else set()
 
 
@@ -209,7 +231,8 @@ def existing_copies(store, event_ids: Sequence[str]) -> dict[str, tuple[str, int
     return {
         r["event_id"]: (r["topic"], r["partition"], r["offset"])
         for r in store.rows(
-            "SELECT event_id, any(topic) AS topic, min(partition) AS partition, min(offset) AS offset "
+            "SELECT event_id, any(topic) AS topic, min(partition) AS partition, min(offset) AS "
+            "offset "
             "FROM {db}.raw_event_log WHERE event_id IN {ids:Array(String)} GROUP BY event_id",
             {"ids": list(event_ids)},
         )

@@ -35,12 +35,16 @@ def load_definition_file(path: Path) -> Definition:
     except (OSError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot read definition file {path}: {exc}") from None
     if not isinstance(raw, dict):
-        raise ConfigError(f"{path}: a definition file is a mapping (points:, qualification:, core_products:)")
+        raise ConfigError(
+            f"{path}: a definition file is a mapping (points:, qualification:, core_products:)"
+        )
     raw.pop("version", None)  # numbers are assigned when registered
     try:
         return Definition.model_validate(raw)
     except ValidationError as exc:
-        problems = "; ".join(f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False))
+        problems = "; ".join(
+            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
+        )
         raise ConfigError(f"{path}: {problems}") from None
 
 
@@ -48,7 +52,9 @@ def affected_kpis(old: Definition, new: Definition) -> tuple[str, ...]:
     out: list[str] = []
     for field, kpis in AFFECTED_BY.items():
         a, b = getattr(old, field), getattr(new, field)
-        if (sorted(a.items()) if isinstance(a, dict) else sorted(a)) != (sorted(b.items()) if isinstance(b, dict) else sorted(b)):
+        if (sorted(a.items()) if isinstance(a, dict) else sorted(a)) != (
+            sorted(b.items()) if isinstance(b, dict) else sorted(b)
+        ):
             out.extend(kpis)
     return tuple(out)
 
@@ -66,13 +72,19 @@ class DiffRow:
         return self.new - self.old
 
 
-def diff_values(old: dict[tuple[str, str, str], float], new: dict[tuple[str, str, str], float]) -> list[DiffRow]:
+def diff_values(
+    old: dict[tuple[str, str, str], float], new: dict[tuple[str, str, str], float]
+) -> list[DiffRow]:
     """Per (kpi, dimension_kind, dimension): old and new value, missing = 0. Pure."""
-    keys = sorted(set(old) | set(new), key=lambda k: ({"all": 0, "team": 1, "rep": 2}.get(k[1], 3), k))
+    keys = sorted(
+        set(old) | set(new), key=lambda k: ({"all": 0, "team": 1, "rep": 2}.get(k[1], 3), k)
+    )
     return [DiffRow(k[0], k[1], k[2], old.get(k, 0.0), new.get(k, 0.0)) for k in keys]
 
 
-def quarter_values(store, version: int, kpis: tuple[str, ...], quarter_start: date) -> dict[tuple[str, str, str], float]:
+def quarter_values(
+    store, version: int, kpis: tuple[str, ...], quarter_start: date
+) -> dict[tuple[str, str, str], float]:
     rows = store.rows(
         "SELECT kpi, dimension_kind, dimension, value FROM {db}.kpi_values_all_versions "
         "WHERE definition_version = {v:UInt32} AND grain = 'quarter' AND period_start = {q:Date} "
@@ -82,7 +94,12 @@ def quarter_values(store, version: int, kpis: tuple[str, ...], quarter_start: da
     return {(r["kpi"], r["dimension_kind"], r["dimension"]): float(r["value"]) for r in rows}
 
 
-def build_offline(store, definition: Definition, tz: ZoneInfo, on_progress: Callable[[int, int], None] | None = None) -> None:
+def build_offline(
+    store,
+    definition: Definition,
+    tz: ZoneInfo,
+    on_progress: Callable[[int, int], None] | None = None,
+) -> None:
     """Rebuild one version in this process (no worker holds the data)."""
     from kpiflow.projections.engine import KpiEngine
     from kpiflow.projections.projector import Projector, VersionState

@@ -38,14 +38,18 @@ def resolve(name: str) -> tuple[str, ...]:
     return (name,)
 
 
-def build_query(name: str, grain: str, by: str, start: date | None, end: date | None, version: int | None = None) -> ReportQuery:
+def build_query(
+    name: str, grain: str, by: str, start: date | None, end: date | None, version: int | None = None
+) -> ReportQuery:
     names = resolve(name)
     if grain not in GRAINS:
         raise ConfigError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
     for n in names:
         spec = CATALOG[n]
         if grain not in spec.grains:
-            raise ConfigError(f"{n} is reported at {', '.join(spec.grains)} grain only, not {grain}")
+            raise ConfigError(
+                f"{n} is reported at {', '.join(spec.grains)} grain only, not {grain}"
+            )
         if by not in spec.dimensions:
             if by == "rep" and spec.kind == "insight":
                 raise ConfigError(
@@ -60,10 +64,12 @@ def build_query(name: str, grain: str, by: str, start: date | None, end: date | 
 
 def fetch(store, q: ReportQuery) -> list[dict[str, Any]]:
     source = "{db}.kpi_values" if q.version is None else "{db}.kpi_values_all_versions"
+    # source is one of two constant view names; every value is a bound parameter
     sql = (
-        "SELECT kpi, grain, toString(period_start) AS period, dimension, value "
+        "SELECT kpi, grain, toString(period_start) AS period, dimension, value "  # noqa: S608
         f"FROM {source} "
-        "WHERE kpi IN {kpis:Array(String)} AND grain = {grain:String} AND dimension_kind = {by:String} "
+        "WHERE kpi IN {kpis:Array(String)} AND grain = {grain:String} AND dimension_kind = "
+        "{by:String} "
         "AND period_start >= {start:Date} AND period_start <= {end:Date}"
     )
     params: dict[str, Any] = {
@@ -105,7 +111,9 @@ def render_jsonl(rows: Iterable[dict[str, Any]]) -> str:
 
 def render_csv(rows: Iterable[dict[str, Any]]) -> str:
     out = io.StringIO()
-    writer = csv.DictWriter(out, fieldnames=["kpi", "grain", "period_start", "dimension", "value"], lineterminator="\n")
+    writer = csv.DictWriter(
+        out, fieldnames=["kpi", "grain", "period_start", "dimension", "value"], lineterminator="\n"
+    )
     writer.writeheader()
     writer.writerows(rows)
     return out.getvalue()

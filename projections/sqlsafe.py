@@ -12,7 +12,9 @@ _IDENT = re.compile(r"^[A-Za-z_][A-Za-z0-9_]{0,62}$")
 def ident(name: str) -> str:
     """Return `name` if it is a plain SQL identifier, else raise ConfigError."""
     if not isinstance(name, str) or not _IDENT.match(name):
-        raise ConfigError(f"{name!r} is not a valid ClickHouse identifier (letters, digits, _ only)")
+        raise ConfigError(
+            f"{name!r} is not a valid ClickHouse identifier (letters, digits, _ only)"
+        )
     return name
 
 

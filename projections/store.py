@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from kpiflow.errors import RuntimeServiceError, StoreBusyError
-from kpiflow.settings import Settings, without_url_password
 from kpiflow.projections.sqlsafe import ident, render
+from kpiflow.settings import Settings, without_url_password
 
-JSON_SETTINGS = {"output_format_json_quote_64bit_integers": 0, "output_format_json_quote_decimals": 0}
+JSON_SETTINGS = {
+    "output_format_json_quote_64bit_integers": 0,
+    "output_format_json_quote_decimals": 0,
+}
 
 
 class Store(Protocol):
@@ -26,7 +29,13 @@ class Store(Protocol):
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
-    def insert(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> None: ...
+    def insert(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        token: str | None = None,
+    ) -> None: ...
     def close(self) -> None: ...
 
 
@@ -53,7 +62,9 @@ class ClickHouseStore:
                     f"the embedded ClickHouse at {dsn} is open in another process (usually "
                     "`kpiflow worker`)."
                 ) from None
-            raise RuntimeServiceError(f"cannot reach ClickHouse at {without_url_password(dsn)}: {exc}") from None
+            raise RuntimeServiceError(
+                f"cannot reach ClickHouse at {without_url_password(dsn)}: {exc}"
+            ) from None
         self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
 
     def sql(self, template: str) -> str:
@@ -109,14 +120,26 @@ class ClickHouseStore:
             f"{self.database}.{ident(table)}", rows, column_names=list(columns), settings=settings
         )
 
-    def insert_json(self, table: str, rows: Sequence[Sequence[Any]], columns: Sequence[str], token: str | None = None) -> None:
+    def insert_json(
+        self,
+        table: str,
+        rows: Sequence[Sequence[Any]],
+        columns: Sequence[str],
+        token: str | None = None,
+    ) -> None:
         """Insert rows that came as JSON (dates and decimals as text): ClickHouse parses them."""
         if not rows:
             return
-        body = "".join(json.dumps(dict(zip(columns, row, strict=True)), default=str) + "\n" for row in rows)
+        body = "".join(
+            json.dumps(dict(zip(columns, row, strict=True)), default=str) + "\n" for row in rows
+        )
         settings = {"insert_deduplication_token": token} if token else None
         self.client.raw_insert(
-            f"{self.database}.{ident(table)}", list(columns), body.encode(), settings=settings, fmt="JSONEachRow"
+            f"{self.database}.{ident(table)}",
+            list(columns),
+            body.encode(),
+            settings=settings,
+            fmt="JSONEachRow",
         )
 
     def close(self) -> None:
@@ -177,7 +200,12 @@ class GatewayStore:
         if rows:
             self._post(
                 "/kpiflow/insert",
-                {"table": ident(table), "rows": [list(r) for r in rows], "columns": list(columns), "token": token},
+                {
+                    "table": ident(table),
+                    "rows": [list(r) for r in rows],
+                    "columns": list(columns),
+                    "token": token,
+                },
             )
 
     def close(self) -> None:
@@ -192,7 +220,9 @@ def open_store(settings: Settings, *, migrate: bool = True) -> ClickHouseStore |
     """Open ClickHouse as settings say; in embedded mode fall back to the running worker."""
     dsn = settings.clickhouse_dsn
     database = settings.clickhouse.database
-    password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    password = (
+        settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    )
     if dsn.startswith("chdb:"):
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
         live = _live_gateway(settings.pipeline.data_dir, database)

@@ -29,7 +29,8 @@ def load_definition(row: dict[str, Any]) -> Definition:
 
 def live_version(store) -> int | None:
     rows = store.rows(
-        "SELECT argMax(version, revision) AS v, count() AS n FROM {db}.live_version WHERE name = 'live'"
+        "SELECT argMax(version, revision) AS v, count() AS n FROM {db}.live_version WHERE name = "
+        "'live'"
     )
     return rows[0]["v"] if rows and rows[0]["n"] else None
 
@@ -38,10 +39,17 @@ def set_status(store, definition: Definition, status: str) -> None:
     assert status in STATUSES
     store.insert(
         "kpi_definitions",
-        [[
-            definition.version, definition.fingerprint(), definition.effective_from,
-            definition.description, definition.model_dump_json(), status, _rev(),
-        ]],
+        [
+            [
+                definition.version,
+                definition.fingerprint(),
+                definition.effective_from,
+                definition.description,
+                definition.model_dump_json(),
+                status,
+                _rev(),
+            ]
+        ],
         ["version", "fingerprint", "effective_from", "description", "body", "status", "revision"],
     )
 
@@ -76,7 +84,11 @@ def register(store, definition: Definition) -> Definition:
 
 def active_versions(store) -> list[Definition]:
     """Versions the projector must keep up to date: building, ready and live."""
-    return [load_definition(r) for r in list_versions(store) if r["status"] in ("building", "ready", "live")]
+    return [
+        load_definition(r)
+        for r in list_versions(store)
+        if r["status"] in ("building", "ready", "live")
+    ]
 
 
 def promote(store, version: int, note: str = "") -> int | None:

@@ -22,16 +22,30 @@ class RevisionClock:
         return self._last
 
 
-def projection_rows(version: int, upserts: Sequence, deletes: Sequence, revision: int) -> list[list]:
+def projection_rows(
+    version: int, upserts: Sequence, deletes: Sequence, revision: int
+) -> list[list]:
     rows = [
-        [version, r.kpi, r.grain, r.period_start, r.dimension_kind, r.dimension, float(r.value), revision, 0]
+        [
+            version,
+            r.kpi,
+            r.grain,
+            r.period_start,
+            r.dimension_kind,
+            r.dimension,
+            float(r.value),
+            revision,
+            0,
+        ]
         for r in upserts
     ]
     rows.extend([version, k[0], k[1], k[2], k[3], k[4], 0.0, revision, 1] for k in deletes)
     return rows
 
 
-def write_changes(store, version: int, upserts: Sequence, deletes: Sequence, clock: RevisionClock) -> int:
+def write_changes(
+    store, version: int, upserts: Sequence, deletes: Sequence, clock: RevisionClock
+) -> int:
     rows = projection_rows(version, upserts, deletes, clock.next())
     for start in range(0, len(rows), 100_000):
         store.insert("kpi_rows", rows[start : start + 100_000], KPI_ROW_COLUMNS)

@@ -1,7 +1,7 @@
 """The Faust app: one agent ingests micro-batches, one task keeps the projections current.
 
-    decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest`
-    raw log tail -> KPI engine -> kpi_rows ........................ task `project` (leader only)
+decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest`
+raw log tail -> KPI engine -> kpi_rows ........................ task `project` (leader only)
 """
 
 from __future__ import annotations
@@ -13,12 +13,12 @@ import os
 import faust
 
 from kpiflow.errors import PoisonFloodError
-from kpiflow.settings import Settings
+from kpiflow.projections.projector import Projector
 from kpiflow.projections.rawlog import Coordinates
 from kpiflow.projections.store import ClickHouseStore
+from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.ingest import IngestService
-from kpiflow.projections.projector import Projector
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
 
@@ -35,7 +35,9 @@ def faust_broker_credentials(settings: Settings):
         return None
     import ssl
 
-    context = ssl.create_default_context(cafile=k.ssl_cafile) if "SSL" in k.security_protocol else None
+    context = (
+        ssl.create_default_context(cafile=k.ssl_cafile) if "SSL" in k.security_protocol else None
+    )
     if k.security_protocol.startswith("SASL"):
         return faust.SASLCredentials(
             username=k.sasl_username,
@@ -86,7 +88,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         producer_max_request_size=4 * 1024 * 1024,
         logging_config=None,
     )
-    events_topic = app.topic(k.events_topic, value_serializer="raw", key_serializer="raw", internal=False)
+    events_topic = app.topic(
+        k.events_topic, value_serializer="raw", key_serializer="raw", internal=False
+    )
     dlq_topic = app.topic(k.dlq_topic, value_serializer="raw", key_serializer="raw", internal=False)
     io = ClickHouseIO(store)
 
@@ -104,7 +108,10 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     async def ingest_agent(stream):
         async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
             incoming = [
-                Incoming(e.message.value, Coordinates(e.message.topic, e.message.partition, e.message.offset))
+                Incoming(
+                    e.message.value,
+                    Coordinates(e.message.topic, e.message.partition, e.message.offset),
+                )
                 for e in batch
             ]
             try:
@@ -118,7 +125,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 # batch: its offsets would be committed with nothing stored. Exit unacknowledged.
                 log.critical(
                     "batch %s could not be processed; exiting without acknowledging it (it is read "
-                    "again at the next start)", _span(incoming), exc_info=True,
+                    "again at the next start)",
+                    _span(incoming),
+                    exc_info=True,
                 )
                 logging.shutdown()
                 os._exit(EXIT_BATCH_FAILED)

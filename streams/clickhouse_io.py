@@ -20,7 +20,9 @@ class ClickHouseIO:
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         return await asyncio.get_running_loop().run_in_executor(self._pool, fn, *args)
 
-    async def run_retrying(self, what: str, fn: Callable[..., T], *args: Any, max_delay: float = 10.0) -> T:
+    async def run_retrying(
+        self, what: str, fn: Callable[..., T], *args: Any, max_delay: float = 10.0
+    ) -> T:
         """Retry until it succeeds: a batch is never acknowledged and skipped."""
         delay = 0.2
         attempt = 0
@@ -29,7 +31,9 @@ class ClickHouseIO:
                 return await self.run(fn, *args)
             except Exception as exc:  # noqa: BLE001 - any ClickHouse/network failure: retry
                 attempt += 1
-                log.warning("%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, exc)
+                log.warning(
+                    "%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, exc
+                )
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, max_delay)
 

@@ -14,7 +14,14 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import ConfigError, PoisonFloodError
-from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, existing_copies, id_prefix, id_prefixes, terminal_index
+from kpiflow.projections.rawlog import (
+    RAW_COLUMNS,
+    batch_token,
+    existing_copies,
+    id_prefix,
+    id_prefixes,
+    terminal_index,
+)
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.deadletter import dead_letter_headers
 from kpiflow.streams.triage import Incoming, drop_known, triage
@@ -67,7 +74,14 @@ def _prefix(event_id: str) -> int | None:
 
 
 class IngestService:
-    def __init__(self, io: ClickHouseIO, currency: str, topic: str, send_dead_letter: SendDeadLetter, poison_cap: int) -> None:
+    def __init__(
+        self,
+        io: ClickHouseIO,
+        currency: str,
+        topic: str,
+        send_dead_letter: SendDeadLetter,
+        poison_cap: int,
+    ) -> None:
         self.io = io
         self.currency = currency
         self.topic = topic
@@ -87,9 +101,13 @@ class IngestService:
     async def load_state(self) -> None:
         """What the raw log knows of terminal stages, before the first batch is judged."""
         if not self._loaded:
-            self.terminals = await self.io.run_retrying("loading terminal stages", terminal_index, self.io.store)
+            self.terminals = await self.io.run_retrying(
+                "loading terminal stages", terminal_index, self.io.store
+            )
             if self.dedup:
-                self.known_prefixes = await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
+                self.known_prefixes = await self.io.run_retrying(
+                    "loading event ids", id_prefixes, self.io.store
+                )
             self._loaded = True
 
     def _maybe_known(self, event_ids: Sequence[str]) -> list[str]:
@@ -104,7 +122,9 @@ class IngestService:
 
     def _crash_if(self, point: str, batch_number: int) -> None:
         if self.crash_at == (point, batch_number):
-            log.critical("KPIFLOW_FAULT_CRASH_AT=%s:%s: SIGKILL (test-only hook)", point, batch_number)
+            log.critical(
+                "KPIFLOW_FAULT_CRASH_AT=%s:%s: SIGKILL (test-only hook)", point, batch_number
+            )
             logging.shutdown()
             os.kill(os.getpid(), signal.SIGKILL)
 
@@ -115,16 +135,23 @@ class IngestService:
         result = triage(batch, self.currency, self.terminals)
         candidates = self._maybe_known(result.event_ids) if self.dedup else []
         if candidates:
-            existing = await self.io.run_retrying("looking up event ids", existing_copies, self.io.store, candidates)
+            existing = await self.io.run_retrying(
+                "looking up event ids", existing_copies, self.io.store, candidates
+            )
             result = drop_known(result, existing)
         self._check_poison(result)
         for rejected in result.rejected:
             where = rejected.where
             log.warning(
-                "dead-lettering %s[%s]@%s: %s", where.topic, where.partition, where.offset, rejected.reason
+                "dead-lettering %s[%s]@%s: %s",
+                where.topic,
+                where.partition,
+                where.offset,
+                rejected.reason,
             )
             await self.send_dead_letter(
-                rejected.value, dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset)
+                rejected.value,
+                dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset),
             )
         if self.crash_at is not None:
             self._crash_if("before_insert", self.metrics.batches + 1)
@@ -132,7 +159,11 @@ class IngestService:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             await self.io.run_retrying(
                 f"raw-log insert of {len(result.rows)} rows ({token})",
-                self.io.store.insert, "raw_event_log", result.rows, RAW_COLUMNS, token,
+                self.io.store.insert,
+                "raw_event_log",
+                result.rows,
+                RAW_COLUMNS,
+                token,
             )
         if self.crash_at is not None:
             self._crash_if("after_insert", self.metrics.batches + 1)
@@ -147,7 +178,9 @@ class IngestService:
     def _check_poison(self, result) -> None:
         """Raise when more than `poison_cap` invalid messages came in a row (across batches)."""
         for rejected in result.rejected_flags:
-            self.metrics.consecutive_rejects = self.metrics.consecutive_rejects + 1 if rejected else 0
+            self.metrics.consecutive_rejects = (
+                self.metrics.consecutive_rejects + 1 if rejected else 0
+            )
             if self.poison_cap and self.metrics.consecutive_rejects > self.poison_cap:
                 raise PoisonFloodError(
                     f"more than {self.poison_cap} invalid messages in a row (KPIFLOW_POISON_CAP): "

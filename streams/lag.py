@@ -22,7 +22,9 @@ class PartitionLag:
 def _consumer(settings: Settings, group: str):
     from confluent_kafka import Consumer
 
-    return Consumer(settings.kafka.confluent_config() | {"group.id": group, "enable.auto.commit": False})
+    return Consumer(
+        settings.kafka.confluent_config() | {"group.id": group, "enable.auto.commit": False}
+    )
 
 
 def _partitions(consumer, topic: str, timeout: float) -> list[int]:
@@ -43,12 +45,15 @@ def consumer_lag(settings: Settings, timeout: float = 10.0) -> list[PartitionLag
         committed = consumer.committed([TopicPartition(topic, p) for p in parts], timeout=timeout)
         out = []
         for tp in committed:
-            _, high = consumer.get_watermark_offsets(TopicPartition(topic, tp.partition), timeout=timeout)
+            _, high = consumer.get_watermark_offsets(
+                TopicPartition(topic, tp.partition), timeout=timeout
+            )
             out.append(PartitionLag(tp.partition, tp.offset if tp.offset >= 0 else -1, high))
         return out
     except KafkaException as exc:
         raise RuntimeServiceError(
-            f"cannot read offsets from Kafka at {settings.kafka.bootstrap_servers}: {exc}; is it up?"
+            f"cannot read offsets from Kafka at {settings.kafka.bootstrap_servers}: {exc}; is it "
+            "up?"
         ) from None
     finally:
         consumer.close()

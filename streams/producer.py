@@ -12,8 +12,8 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
-from kpiflow.events import InvalidEvent, parse_event
 from kpiflow.errors import RuntimeServiceError
+from kpiflow.events import InvalidEvent, parse_event
 from kpiflow.settings import Settings
 from kpiflow.streams.deadletter import dead_letter_headers
 
@@ -61,14 +61,20 @@ class EventPublisher:
     def _produce(self, topic: str, value: bytes, key: bytes | None, headers=None) -> None:
         while True:
             try:
-                self.producer.produce(topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery)
+                self.producer.produce(
+                    topic, value=value, key=key, headers=headers, on_delivery=self._on_delivery
+                )
                 break
             except BufferError:
                 self.producer.poll(0.1)  # local queue full: let deliveries drain
         self.producer.poll(0)
 
     def send_valid(self, payload: dict[str, Any] | bytes, key: str) -> None:
-        value = payload if isinstance(payload, bytes) else json.dumps(payload, separators=(",", ":")).encode()
+        value = (
+            payload
+            if isinstance(payload, bytes)
+            else json.dumps(payload, separators=(",", ":")).encode()
+        )
         self._produce(self.settings.kafka.events_topic, value, key.encode())
 
     def send_raw(self, value: bytes) -> None:
@@ -88,7 +94,9 @@ class EventPublisher:
                 "(`kpiflow up`)?"
             )
         if self.errors:
-            raise RuntimeServiceError(f"Kafka rejected {len(self.errors)} messages; first: {self.errors[0]}")
+            raise RuntimeServiceError(
+                f"Kafka rejected {len(self.errors)} messages; first: {self.errors[0]}"
+            )
 
 
 def publish_lines(

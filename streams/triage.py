@@ -94,7 +94,9 @@ def triage(
                 )
                 out.rejected_flags.append(True)
                 continue
-            if event.to_stage in TERMINAL_STAGES and (known is None or event.occurred_at < known[0]):
+            if event.to_stage in TERMINAL_STAGES and (
+                known is None or event.occurred_at < known[0]
+            ):
                 local_terminals[event.deal_id] = (event.occurred_at, where.partition, where.offset)
         out.rejected_flags.append(False)
         seen_in_batch.add(event.event_id)
@@ -104,7 +106,9 @@ def triage(
     return drop_known(out, existing) if existing else out
 
 
-_ID, _TOPIC, _PARTITION, _OFFSET = (RAW_COLUMNS.index(c) for c in ("event_id", "topic", "partition", "offset"))
+_ID, _TOPIC, _PARTITION, _OFFSET = (
+    RAW_COLUMNS.index(c) for c in ("event_id", "topic", "partition", "offset")
+)
 
 
 def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Triage:

@@ -12,8 +12,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from kpiflow.projections.store import gateway_file
 from kpiflow.projections.sqlsafe import ident
+from kpiflow.projections.store import gateway_file
 
 TOKEN_HEADER = "X-Kpiflow-Token"
 
@@ -62,7 +62,10 @@ def install_views(app, io, token: str, state_fn) -> None:
                 rows = await io.run(io.store.rows, req["sql"], req.get("params") or {})
             except Exception as exc:  # noqa: BLE001 - report ClickHouse's own message
                 return self.error(400, str(exc))
-            return self.bytes("".join(json.dumps(r) + "\n" for r in rows).encode(), content_type="application/x-ndjson")
+            return self.bytes(
+                "".join(json.dumps(r) + "\n" for r in rows).encode(),
+                content_type="application/x-ndjson",
+            )
 
     @app.page("/kpiflow/arrow")
     class Arrow(View):
@@ -95,7 +98,13 @@ def install_views(app, io, token: str, state_fn) -> None:
                 return self.error(403, "bad or missing token")
             req = await body(request)
             try:
-                await io.run(io.store.insert_json, ident(req["table"]), req["rows"], req["columns"], req.get("token"))
+                await io.run(
+                    io.store.insert_json,
+                    ident(req["table"]),
+                    req["rows"],
+                    req["columns"],
+                    req.get("token"),
+                )
             except Exception as exc:  # noqa: BLE001
                 return self.error(400, str(exc))
             return self.json({"ok": True})

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import logging
 
-from kpiflow.settings import Settings
 from kpiflow.projections.migrate import apply_migrations
 from kpiflow.projections.store import ClickHouseStore
+from kpiflow.settings import Settings
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
@@ -14,7 +14,9 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
 
     from kpiflow.streams.app import create_app
 
-    password = settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    password = (
+        settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
+    )
     settings.pipeline.data_dir.mkdir(parents=True, exist_ok=True)
     dsn = settings.clickhouse_dsn
     if dsn.startswith("chdb://"):

@@ -150,10 +150,9 @@ def push(
 
     boards = _boards(teams, leaderboard)
     grafana = _grafana(url)
+    base = without_url_password(grafana.url).rstrip("/")
     for link in push_boards(grafana, boards):
-        console.print(
-            f"pushed {without_url_password(grafana.url).rstrip('/')}{link if link.startswith('/') else '/d/' + link}"
-        )
+        console.print(f"pushed {base}{link if link.startswith('/') else '/d/' + link}")
 
 
 def check(

@@ -40,7 +40,10 @@ def start_worker_background(data_dir: Path) -> int:
     data_dir.mkdir(parents=True, exist_ok=True)
     log = (data_dir / "worker.log").open("ab")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kpiflow.cli", "worker"], stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        [sys.executable, "-m", "kpiflow.cli", "worker"],
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
     _pid_file(data_dir).write_text(str(proc.pid))
     return proc.pid
@@ -68,10 +71,15 @@ def _wait_worker(s, timeout: float = 120) -> None:
         if state and state.get("projector"):
             return
         if not worker_running(s.pipeline.data_dir):
-            log = (s.pipeline.data_dir / "worker.log").read_text(errors="replace").splitlines()[-20:]
+            log = (
+                (s.pipeline.data_dir / "worker.log").read_text(errors="replace").splitlines()[-20:]
+            )
             raise RuntimeServiceError("the worker stopped while starting:\n" + "\n".join(log))
         time.sleep(0.5)
-    raise RuntimeServiceError(f"the worker did not become ready in {timeout:.0f}s; see {s.pipeline.data_dir / 'worker.log'}")
+    raise RuntimeServiceError(
+        f"the worker did not become ready in {timeout:.0f}s; see "
+        f"{s.pipeline.data_dir / 'worker.log'}"
+    )
 
 
 def demo(
@@ -100,7 +108,19 @@ def demo(
 
     today = datetime.now(UTC).date()
     first = previous_quarter_start(today)
-    simulate(teams=teams, reps_per_team=reps_per_team, seed=42, start=first.isoformat(), days=(today - first).days, timezone="Europe/Amsterdam", target_events=None, history=True, live=False, rate=5.0, output=None)
+    simulate(
+        teams=teams,
+        reps_per_team=reps_per_team,
+        seed=42,
+        start=first.isoformat(),
+        days=(today - first).days,
+        timezone="Europe/Amsterdam",
+        target_events=None,
+        history=True,
+        live=False,
+        rate=5.0,
+        output=None,
+    )
     console.print(Rule("4. waiting until every event is in the projections"))
     ingest.wait(timeout=600, projections=True)
     ingest.status()
@@ -110,12 +130,44 @@ def demo(
         console.print(Rule("5. the quarter plan"))
         plan_apply(EXAMPLE_PLAN)
     console.print(Rule("activity points per team, by week"))
-    report.report("activity_points", grain="week", by="team", start=first.isoformat(), end=None, fmt=report.Fmt.table, version=None)
+    report.report(
+        "activity_points",
+        grain="week",
+        by="team",
+        start=first.isoformat(),
+        end=None,
+        fmt=report.Fmt.table,
+        version=None,
+    )
     console.print(Rule("won value per rep, this quarter"))
-    report.report("won_value", grain="quarter", by="rep", start=today.isoformat(), end=None, fmt=report.Fmt.table, version=None)
+    report.report(
+        "won_value",
+        grain="quarter",
+        by="rep",
+        start=today.isoformat(),
+        end=None,
+        fmt=report.Fmt.table,
+        version=None,
+    )
     console.print(Rule("pipeline value and close rate per team, by month"))
-    report.report("pipeline_value", grain="month", by="team", start=first.isoformat(), end=None, fmt=report.Fmt.table, version=None)
-    report.report("close_rate", grain="month", by="team", start=first.isoformat(), end=None, fmt=report.Fmt.table, version=None)
+    report.report(
+        "pipeline_value",
+        grain="month",
+        by="team",
+        start=first.isoformat(),
+        end=None,
+        fmt=report.Fmt.table,
+        version=None,
+    )
+    report.report(
+        "close_rate",
+        grain="month",
+        by="team",
+        start=first.isoformat(),
+        end=None,
+        fmt=report.Fmt.table,
+        version=None,
+    )
     try:
         from kpiflow.commands.plan import flow
 

@@ -17,7 +17,9 @@ from kpiflow.errors import KpiflowError
 
 
 def schema(
-    event_type: Annotated[str | None, typer.Argument(help="one event type, e.g. deal.opened; all when omitted")] = None,
+    event_type: Annotated[
+        str | None, typer.Argument(help="one event type, e.g. deal.opened; all when omitted")
+    ] = None,
 ) -> None:
     """Print the JSON Schema of the v1 events (the wire contract)."""
     from pydantic import TypeAdapter
@@ -27,7 +29,9 @@ def schema(
 
     if event_type:
         if event_type not in EVENT_TYPES:
-            raise KpiflowError(f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}")
+            raise KpiflowError(
+                f"unknown event type {event_type!r}; known: {', '.join(EVENT_TYPES)}"
+            )
         doc = EVENT_TYPES[event_type].model_json_schema(mode="validation")
     else:
         doc = TypeAdapter(SalesEvent).json_schema(mode="validation")
@@ -62,16 +66,26 @@ def publish(
         with Path(file).open("rb") as handle:
             total = sum(1 for _ in handle) if Path(file).exists() else None
     with Progress(
-        TextColumn("publishing"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
-        console=err_console, transient=False,
+        TextColumn("publishing"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+        transient=False,
     ) as progress:
         task = progress.add_task("publish", total=total)
-        summary = publish_lines(s, _lines(file), origin=file, on_line=lambda: progress.advance(task))
-    console.print(f"published [bold]{summary.published}[/], invalid [bold]{summary.invalid_count}[/]")
+        summary = publish_lines(
+            s, _lines(file), origin=file, on_line=lambda: progress.advance(task)
+        )
+    console.print(
+        f"published [bold]{summary.published}[/], invalid [bold]{summary.invalid_count}[/]"
+    )
     for number, reason in summary.invalid[:50]:
         console.print(f"  line {number}: {reason}")
     if summary.invalid_count > 50:
-        console.print(f"  ... and {summary.invalid_count - 50} more (all are in the dead-letter topic)")
+        console.print(
+            f"  ... and {summary.invalid_count - 50} more (all are in the dead-letter topic)"
+        )
 
 
 def worker(
@@ -90,7 +104,9 @@ def worker(
 
 def wait(
     timeout: Annotated[float, typer.Option(help="seconds before giving up (exit 1)")] = 300.0,
-    projections: Annotated[bool, typer.Option(help="also wait until the projections caught up with the raw log")] = True,
+    projections: Annotated[
+        bool, typer.Option(help="also wait until the projections caught up with the raw log")
+    ] = True,
 ) -> None:
     """Block until the worker's consumer lag is 0 (and, by default, the projections are current)."""
     from kpiflow.streams.lag import consumer_lag
@@ -102,7 +118,9 @@ def wait(
         lags = consumer_lag(s)
         lag = sum(p.lag for p in lags)
         if lag == 0 and (not projections or _projections_current(s)):
-            console.print("caught up: consumer lag 0" + (", projections current" if projections else ""))
+            console.print(
+                "caught up: consumer lag 0" + (", projections current" if projections else "")
+            )
             return
         time.sleep(0.5)
     err_console.print(f"[red]timed out after {timeout:.0f}s[/]: consumer lag {lag}")
@@ -114,8 +132,10 @@ def _projections_current(s) -> bool:
     if state is None:
         return False
     projector = state.get("projector") or {}
-    return bool(projector) and all(v["built"] for v in projector.values()) and _raw_events(s) <= min(
-        v["events"] for v in projector.values()
+    return (
+        bool(projector)
+        and all(v["built"] for v in projector.values())
+        and _raw_events(s) <= min(v["events"] for v in projector.values())
     )
 
 
@@ -148,7 +168,10 @@ def status() -> None:
         table.add_row(str(p.partition), str(p.committed), str(p.end), str(p.lag))
     console.print(table)
     console.print(f"total lag: [bold]{sum(p.lag for p in lags)}[/]")
-    console.print(f"dead-letter topic {s.kafka.dlq_topic}: [bold]{topic_size(s, s.kafka.dlq_topic)}[/] messages")
+    console.print(
+        f"dead-letter topic {s.kafka.dlq_topic}: [bold]{topic_size(s, s.kafka.dlq_topic)}[/] "
+        "messages"
+    )
     store = open_store(s)
     try:
         raw = store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log")
@@ -156,7 +179,9 @@ def status() -> None:
         live = live_version(store)
         for row in list_versions(store):
             mark = " (live)" if row["version"] == live else ""
-            console.print(f"definition v{row['version']}: {row['status']}{mark} - {row['description']}")
+            console.print(
+                f"definition v{row['version']}: {row['status']}{mark} - {row['description']}"
+            )
     finally:
         store.close()
     state = _worker_state(s)

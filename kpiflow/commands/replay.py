@@ -15,7 +15,9 @@ from rich.table import Table
 from kpiflow.commands.common import console, err_console, settings, worker_state
 from kpiflow.errors import ConfigError, KpiflowError
 
-definitions_app = typer.Typer(help="List, show and drop KPI definition versions.", no_args_is_help=False)
+definitions_app = typer.Typer(
+    help="List, show and drop KPI definition versions.", no_args_is_help=False
+)
 
 
 def _quarter_start(text: str | None) -> date:
@@ -44,7 +46,13 @@ def definitions(ctx: typer.Context) -> None:
     live = live_version(store)
     for r in list_versions(store):
         status = r["status"] + (" *" if r["version"] == live else "")
-        table.add_row(str(r["version"]), status, str(r["effective_from"] or ""), r["description"], r["fingerprint"])
+        table.add_row(
+            str(r["version"]),
+            status,
+            str(r["effective_from"] or ""),
+            r["description"],
+            r["fingerprint"],
+        )
     console.print(table)
     console.print("* = what readers (views, report, dashboards) see")
 
@@ -66,7 +74,12 @@ def show(version: int) -> None:
 def drop(version: int) -> None:
     """Retire a version that is not live and delete its projection rows."""
     from kpiflow.projections.store import open_store
-    from kpiflow.projections.versions import list_versions, live_version, load_definition, set_status
+    from kpiflow.projections.versions import (
+        list_versions,
+        live_version,
+        load_definition,
+        set_status,
+    )
 
     store = open_store(settings())
     if version == live_version(store):
@@ -75,7 +88,9 @@ def drop(version: int) -> None:
     if version not in rows:
         raise ConfigError(f"no definition version {version}")
     set_status(store, load_definition(rows[version]), "retired")
-    store.command("ALTER TABLE {db}.kpi_rows DELETE WHERE definition_version = {v:UInt32}", {"v": version})
+    store.command(
+        "ALTER TABLE {db}.kpi_rows DELETE WHERE definition_version = {v:UInt32}", {"v": version}
+    )
     console.print(f"version {version} retired and its rows deleted")
 
 
@@ -84,7 +99,13 @@ def _wait_built(store, version: int, timeout: float) -> None:
     from kpiflow.projections.store import GatewayStore
 
     deadline = time.monotonic() + timeout
-    with Progress(TextColumn(f"replaying into v{version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
+    with Progress(
+        TextColumn(f"replaying into v{version}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TimeElapsedColumn(),
+        console=err_console,
+    ) as progress:
         task = progress.add_task("replay", total=None)
         while time.monotonic() < deadline:
             state = worker_state(store.url) if isinstance(store, GatewayStore) else None
@@ -94,13 +115,23 @@ def _wait_built(store, version: int, timeout: float) -> None:
                 if info["built"]:
                     return
             time.sleep(0.5)
-    raise KpiflowError(f"the worker did not finish rebuilding version {version} in {timeout:.0f}s; `kpiflow definitions` shows its status")
-
+    raise KpiflowError(
+        f"the worker did not finish rebuilding version {version} in {timeout:.0f}s; `kpiflow "
+        "definitions` shows its status"
+    )
 
 
 def replay(
-    definition_file: Annotated[Path, typer.Argument(help="YAML: description, effective_from, points, qualification, core_products")],
-    quarter: Annotated[str | None, typer.Option(help="quarter of the diff report, e.g. 2026-Q4 (default: the current one)")] = None,
+    definition_file: Annotated[
+        Path,
+        typer.Argument(
+            help="YAML: description, effective_from, points, qualification, core_products"
+        ),
+    ],
+    quarter: Annotated[
+        str | None,
+        typer.Option(help="quarter of the diff report, e.g. 2026-Q4 (default: the current one)"),
+    ] = None,
     timeout: Annotated[float, typer.Option(help="seconds to wait for the rebuild")] = 1800.0,
 ) -> None:
     """Rebuild the KPIs under a changed definition into a new projection version, then diff.
@@ -110,7 +141,13 @@ def replay(
     `kpiflow promote N`.
     """
     from kpiflow.projections import versions
-    from kpiflow.projections.replay import affected_kpis, build_offline, diff_values, load_definition_file, quarter_values
+    from kpiflow.projections.replay import (
+        affected_kpis,
+        build_offline,
+        diff_values,
+        load_definition_file,
+        quarter_values,
+    )
     from kpiflow.projections.store import GatewayStore, open_store
 
     s = settings()
@@ -119,19 +156,38 @@ def replay(
     live = versions.live_version(store)
     rows = {r["version"]: r for r in versions.list_versions(store)}
     if live is None or live not in rows:
-        raise KpiflowError("no live definition version yet: start the worker once (`kpiflow worker`) so version 1 is built")
+        raise KpiflowError(
+            "no live definition version yet: start the worker once (`kpiflow worker`) so version "
+            "1 is built"
+        )
     old = versions.load_definition(rows[live])
     new = versions.register(store, wanted)
-    console.print(f"registered definition version [bold]{new.version}[/] ({new.description}); rebuilding from the raw event log")
+    console.print(
+        f"registered definition version [bold]{new.version}[/] ({new.description}); rebuilding "
+        "from the raw event log"
+    )
     if isinstance(store, GatewayStore):
         _wait_built(store, new.version, timeout)
     else:
-        with Progress(TextColumn(f"replaying into v{new.version}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
+        with Progress(
+            TextColumn(f"replaying into v{new.version}"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
             task = progress.add_task("replay", total=None)
-            build_offline(store, new, s.pipeline.tz, lambda done, total: progress.update(task, completed=done, total=total or None))
+            build_offline(
+                store,
+                new,
+                s.pipeline.tz,
+                lambda done, total: progress.update(task, completed=done, total=total or None),
+            )
     kpis = affected_kpis(old, new) or ("activity_points", "qualified_leads", "core_product_wins")
     q = _quarter_start(quarter)
-    report = diff_values(quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q))
+    report = diff_values(
+        quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q)
+    )
     table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}")
     for col in ("kpi", "dimension", "old", "new", "change"):
         table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")

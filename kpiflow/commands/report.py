@@ -30,13 +30,29 @@ def _date(value: str | None, flag: str) -> date | None:
 
 
 def report(
-    kpi: Annotated[str, typer.Argument(help="a KPI of the catalog (e.g. activity_points), or stage_days for every stage")],
-    grain: Annotated[str, typer.Option("--grain", "-g", help="day, week (ISO, Monday), month or quarter")] = "week",
-    by: Annotated[str, typer.Option("--by", "-b", help="all, team or rep (insight KPIs: all and team)")] = "all",
-    start: Annotated[str | None, typer.Option("--from", help="first day (YYYY-MM-DD); periods overlapping it are included")] = None,
+    kpi: Annotated[
+        str,
+        typer.Argument(
+            help="a KPI of the catalog (e.g. activity_points), or stage_days for every stage"
+        ),
+    ],
+    grain: Annotated[
+        str, typer.Option("--grain", "-g", help="day, week (ISO, Monday), month or quarter")
+    ] = "week",
+    by: Annotated[
+        str, typer.Option("--by", "-b", help="all, team or rep (insight KPIs: all and team)")
+    ] = "all",
+    start: Annotated[
+        str | None,
+        typer.Option("--from", help="first day (YYYY-MM-DD); periods overlapping it are included"),
+    ] = None,
     end: Annotated[str | None, typer.Option("--to", help="last day (YYYY-MM-DD)")] = None,
-    fmt: Annotated[Fmt, typer.Option("--format", "-f", help="jsonl (one object per line), csv, or table")] = Fmt.jsonl,
-    version: Annotated[int | None, typer.Option(help="a definition version instead of the live one")] = None,
+    fmt: Annotated[
+        Fmt, typer.Option("--format", "-f", help="jsonl (one object per line), csv, or table")
+    ] = Fmt.jsonl,
+    version: Annotated[
+        int | None, typer.Option(help="a definition version instead of the live one")
+    ] = None,
 ) -> None:
     """Print KPI values from the ClickHouse projections (never recomputed from raw events).
 

@@ -18,7 +18,9 @@ def _port(bootstrap: str) -> int:
 
 
 def up(
-    kafka: Annotated[bool, typer.Option(help="fetch (first time) and start the local Kafka broker")] = True,
+    kafka: Annotated[
+        bool, typer.Option(help="fetch (first time) and start the local Kafka broker")
+    ] = True,
 ) -> None:
     """Install and start what is missing: Kafka (KRaft, loopback), topics, ClickHouse schema.
 
@@ -27,8 +29,8 @@ def up(
     With a remote broker (KPIFLOW_KAFKA_BOOTSTRAP_SERVERS not on this machine) use --no-kafka:
     only topics and schema are set up.
     """
-    from kpiflow.runtime import kafka as runtime
     from kpiflow.projections.store import open_store
+    from kpiflow.runtime import kafka as runtime
 
     s = settings()
     t0 = time.monotonic()
@@ -38,7 +40,9 @@ def up(
         runtime.start(s.pipeline.data_dir, port=_port(s.kafka.bootstrap_servers), progress=say)
     else:
         say(f"waiting for Kafka at {s.kafka.bootstrap_servers}")
-        runtime.wait_ready(s.kafka.bootstrap_servers, timeout=120, config=s.kafka.confluent_config())
+        runtime.wait_ready(
+            s.kafka.bootstrap_servers, timeout=120, config=s.kafka.confluent_config()
+        )
     say(f"topics on {s.kafka.bootstrap_servers}")
     created = runtime.ensure_topics(
         s.kafka.bootstrap_servers,
@@ -51,7 +55,10 @@ def up(
     say("ClickHouse schema migrations")
     store = open_store(s)
     store.close()
-    console.print(f"[green]up[/] in {time.monotonic() - t0:.1f}s: Kafka {s.kafka.bootstrap_servers}, ClickHouse {without_url_password(s.clickhouse_dsn)}")
+    console.print(
+        f"[green]up[/] in {time.monotonic() - t0:.1f}s: Kafka {s.kafka.bootstrap_servers}, "
+        f"ClickHouse {without_url_password(s.clickhouse_dsn)}"
+    )
 
 
 def down() -> None:

@@ -18,14 +18,27 @@ def simulate(
     teams: Annotated[int, typer.Option(help="number of teams")] = 3,
     reps_per_team: Annotated[int, typer.Option(help="reps in each team")] = 4,
     seed: Annotated[int, typer.Option(help="same seed, same events")] = 42,
-    start: Annotated[str | None, typer.Option(help="first day of history (default: the previous quarter's first day)")] = None,
-    days: Annotated[int | None, typer.Option(help="days of history (default: to the end of that quarter)")] = None,
-    timezone: Annotated[str, typer.Option(help="the org's local zone (working hours)")] = "Europe/Amsterdam",
-    target_events: Annotated[int | None, typer.Option(help="tune the activity rate to about this many events")] = None,
+    start: Annotated[
+        str | None,
+        typer.Option(help="first day of history (default: the previous quarter's first day)"),
+    ] = None,
+    days: Annotated[
+        int | None, typer.Option(help="days of history (default: to the end of that quarter)")
+    ] = None,
+    timezone: Annotated[
+        str, typer.Option(help="the org's local zone (working hours)")
+    ] = "Europe/Amsterdam",
+    target_events: Annotated[
+        int | None, typer.Option(help="tune the activity rate to about this many events")
+    ] = None,
     history: Annotated[bool, typer.Option(help="publish the history")] = True,
-    live: Annotated[bool, typer.Option(help="then keep publishing a live trickle until Ctrl-C")] = False,
+    live: Annotated[
+        bool, typer.Option(help="then keep publishing a live trickle until Ctrl-C")
+    ] = False,
     rate: Annotated[float, typer.Option(help="live events per second")] = 5.0,
-    output: Annotated[Path | None, typer.Option(help="write JSON Lines here instead of publishing")] = None,
+    output: Annotated[
+        Path | None, typer.Option(help="write JSON Lines here instead of publishing")
+    ] = None,
 ) -> None:
     """Simulate a sales org (teams, reps, a quarter of history, then an optional live trickle).
 
@@ -35,20 +48,41 @@ def simulate(
     """
     from kpiflow.events.envelope import aggregate_key
     from kpiflow.streams.producer import EventPublisher
-    from kpiflow.streams.simulator import OrgConfig, estimate_events, simulate_history, simulate_live
+    from kpiflow.streams.simulator import (
+        OrgConfig,
+        estimate_events,
+        simulate_history,
+        simulate_live,
+    )
 
     s = settings()
-    fields = {"teams": teams, "reps_per_team": reps_per_team, "seed": seed, "currency": s.pipeline.currency, "timezone": timezone}
+    fields = {
+        "teams": teams,
+        "reps_per_team": reps_per_team,
+        "seed": seed,
+        "currency": s.pipeline.currency,
+        "timezone": timezone,
+    }
     quarter = OrgConfig.quarter_before(datetime.now(UTC).date(), **fields)
     fields["start"] = date.fromisoformat(start) if start else quarter.start
     fields["days"] = days or (quarter.days if not start else 91)
-    cfg = OrgConfig.for_target_events(target_events, **fields) if target_events else OrgConfig(**fields)
+    cfg = (
+        OrgConfig.for_target_events(target_events, **fields)
+        if target_events
+        else OrgConfig(**fields)
+    )
     if history:
         total = estimate_events(cfg)
         sink = output.open("w") if output else None
         publisher = None if output else EventPublisher(s)
         n = 0
-        with Progress(TextColumn("simulating"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(), console=err_console) as progress:
+        with Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeElapsedColumn(),
+            console=err_console,
+        ) as progress:
             task = progress.add_task("events", total=total)
             for event in simulate_history(cfg):
                 if sink:
@@ -63,7 +97,10 @@ def simulate(
             sink.close()
         else:
             publisher.flush()
-        console.print(f"{'wrote' if output else 'published'} [bold]{n}[/] events ({cfg.teams} teams, {cfg.teams * cfg.reps_per_team} reps, {cfg.days} days from {cfg.start})")
+        console.print(
+            f"{'wrote' if output else 'published'} [bold]{n}[/] events ({cfg.teams} teams, "
+            f"{cfg.teams * cfg.reps_per_team} reps, {cfg.days} days from {cfg.start})"
+        )
     if live:
         publisher = EventPublisher(s)
         began = time.monotonic()

@@ -38,13 +38,15 @@ def hosts(bootstrap: str) -> list[tuple[str, int]]:
 
 # Group coordinator answers meaning "not yet": right after a (re)start the broker may take a
 # second or two before it leads __consumer_offsets and has loaded it.
-_COORDINATOR_NOT_READY = frozenset({
-    KafkaError.NOT_COORDINATOR,
-    KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
-    KafkaError.COORDINATOR_NOT_AVAILABLE,
-    KafkaError._TIMED_OUT,
-    KafkaError.REQUEST_TIMED_OUT,
-})
+_COORDINATOR_NOT_READY = frozenset(
+    {
+        KafkaError.NOT_COORDINATOR,
+        KafkaError.COORDINATOR_LOAD_IN_PROGRESS,
+        KafkaError.COORDINATOR_NOT_AVAILABLE,
+        KafkaError._TIMED_OUT,
+        KafkaError.REQUEST_TIMED_OUT,
+    }
+)
 PROBE_GROUP = "kpiflow-readiness-probe"  # only described, never joined
 
 
@@ -172,7 +174,9 @@ def _wait_for_leaders(admin: AdminClient, names: list[str], bootstrap: str, time
     while True:
         topics = admin.list_topics(timeout=timeout).topics
         if all(
-            name in topics and topics[name].partitions and topics[name].error is None
+            name in topics
+            and topics[name].partitions
+            and topics[name].error is None
             and all(p.leader >= 0 for p in topics[name].partitions.values())
             for name in names
         ):

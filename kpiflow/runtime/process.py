@@ -25,8 +25,13 @@ def launch_detached(argv: Sequence[str], log: Path, cwd: Path) -> int:
     """Start `argv` in its own session (Ctrl-C of the caller does not reach it), output to `log`."""
     with log.open("ab") as out:
         proc = subprocess.Popen(
-            list(argv), cwd=cwd, stdin=subprocess.DEVNULL, stdout=out, stderr=subprocess.STDOUT,
-            start_new_session=True, close_fds=True,
+            list(argv),
+            cwd=cwd,
+            stdin=subprocess.DEVNULL,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+            close_fds=True,
         )
     _children[proc.pid] = proc
     return proc.pid

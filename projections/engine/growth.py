@@ -37,7 +37,7 @@ class Growth(Family):
         self._months: tuple[date, date] | None = None
         self._stale = True
 
-    def won(self, month: date, team: str, amount: Decimal, sign: int) -> None:
+    def won(self, month: date, team: str, amount: Decimal | int, sign: int) -> None:
         """A new_business win worth `amount` in `month` (sign -1: withdrawn)."""
         for series in (("all", "all"), ("team", team)):
             by_month = self._values.setdefault(series, {})

@@ -32,13 +32,14 @@ class MedianStore(Store):
         cells = self.cells[kpi]
         dirty = self.dirty[kpi]
         for slot in slots:
-            cell = cells.get(slot)
             if sign > 0:
+                cell = cells.get(slot)
                 if cell is None:
                     cells[slot] = [value]
                 else:
                     insort(cell, value)
             else:
+                cell = cells[slot]
                 del cell[bisect_left(cell, value)]
                 if not cell:
                     del cells[slot]

@@ -10,6 +10,7 @@
 from __future__ import annotations
 
 from datetime import UTC, date, datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from kpiflow.projections.catalog import GRAINS
@@ -67,13 +68,13 @@ def periods_between(grain: str, first: date, last: date) -> list[tuple[date, dat
 class Calendar:
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
-        self._hours: dict[float, date | bool] = {}  # UTC hour -> its local date, or False
+        self._hours: dict[float, date | Literal[False]] = {}  # UTC hour -> its local date, or False
         self._periods: dict[date, tuple[date, date, date, date]] = {}
         self._slots: dict[tuple[date, str, str], tuple[Slot, ...]] = {}
         self._team_slots: dict[tuple[date, str], tuple[Slot, ...]] = {}
 
     @property
-    def hour_dates(self) -> dict[float, date | bool]:
+    def hour_dates(self) -> dict[float, date | Literal[False]]:
         """The per-UTC-hour cache, for the activity hot loop (`timestamp() // 3600` -> date)."""
         return self._hours
 
@@ -84,10 +85,10 @@ class Calendar:
         if cached is None:
             cached = self._hours[hour] = self._hour_date(hour)
         if cached:
-            return cached  # type: ignore[return-value]
+            return cached
         return instant.astimezone(self.tz).date()
 
-    def _hour_date(self, hour: float) -> date | bool:
+    def _hour_date(self, hour: float) -> date | Literal[False]:
         start = (EPOCH + _HOUR * hour).astimezone(self.tz)
         end = (EPOCH + _HOUR * (hour + 1) - ONE_MICROSECOND).astimezone(self.tz)
         if start.utcoffset() == end.utcoffset() and start.date() == end.date():

@@ -1,23 +1,18 @@
-"""`kpiflow verify`: the projections, the raw log and the dead-letter topic, checked end to end.
+"""The projections half of `kpiflow verify`: each built definition version recomputed from the
+raw log through the same KPI engine and compared with its stored rows (`kpis`), and the report
+every check writes to (`findings`: what was found, its severity, the exit code).
 
-- `run`: the checks and their order (`verify()` is the entry point).
-- `replay`: the events topic through the worker's own triage: what should be stored. Pure.
-- `logcheck`: raw log and dead letters against that. Pure.
-- `kpis`: the projections against the raw log through the same KPI engine.
-- `topics`: reading Kafka without disturbing the worker's consumer group.
-- `findings`: what was found, its severity, the exit code.
+The Kafka half (the events topic replayed through the worker's triage, against the raw log and
+the dead-letter topic) and the order the checks run in are in `kpiflow.streams.verify`.
 """
 
-from kpiflow.projections.verify.findings import EXIT_DIFFERENCE, EXIT_ERROR, EXIT_OK, KINDS, Finding, Report
-from kpiflow.projections.verify.run import VerifyError, verify
+from kpiflow.projections.verify.findings import (
+    EXIT_DIFFERENCE,
+    EXIT_ERROR,
+    EXIT_OK,
+    KINDS,
+    Finding,
+    Report,
+)
 
-__all__ = [
-    "EXIT_DIFFERENCE",
-    "EXIT_ERROR",
-    "EXIT_OK",
-    "KINDS",
-    "Finding",
-    "Report",
-    "VerifyError",
-    "verify",
-]
+__all__ = ["EXIT_DIFFERENCE", "EXIT_ERROR", "EXIT_OK", "KINDS", "Finding", "Report"]

@@ -18,8 +18,8 @@ from collections.abc import Callable, Iterable, Iterator
 from random import Random
 from typing import Any
 
-from kpiflow.events import EVENT_TYPES
 from kpiflow.errors import ConfigError
+from kpiflow.events import EVENT_TYPES
 from kpiflow.streams.simulator.ids import uuid4_text
 
 Corruption = Callable[[dict[str, Any], Random], "dict[str, Any] | str"]

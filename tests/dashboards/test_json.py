@@ -12,7 +12,12 @@ from grafana_foundation_sdk.cog.encoder import JSONEncoder
 from grafana_foundation_sdk.models.dashboard import Dashboard
 
 from kpiflow.dashboards.build import build_all
-from kpiflow.dashboards.defaults import DATASOURCE_TYPE, ClickHouseQuery, Options, register_query_variant
+from kpiflow.dashboards.defaults import (
+    DATASOURCE_TYPE,
+    ClickHouseQuery,
+    Options,
+    register_query_variant,
+)
 
 OPTS = Options(datasource_uid="kpiflow-clickhouse", timezone="Europe/Amsterdam", currency="EUR")
 BOARDS = {b.uid: b for b in build_all(OPTS, ["north", "south", "west's", "a" * 80])}

@@ -10,7 +10,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kpiflow.dashboards.macros import MacroError, QueryContext, expand, expand_macros, interpolate_variables
+from kpiflow.dashboards.macros import (
+    MacroError,
+    QueryContext,
+    expand,
+    expand_macros,
+    interpolate_variables,
+)
 
 CTX = QueryContext(
     time_from=datetime(2014, 11, 12, 11, 45, 26, 371000, tzinfo=UTC),

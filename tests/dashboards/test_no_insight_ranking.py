@@ -7,7 +7,12 @@ import pytest
 
 from kpiflow.dashboards.build import build_all, check
 from kpiflow.dashboards.defaults import Board, Options, Query
-from kpiflow.dashboards.guard import INSIGHT_KPIS, RANKABLE_KPIS, InsightRankingError, insight_rankings
+from kpiflow.dashboards.guard import (
+    INSIGHT_KPIS,
+    RANKABLE_KPIS,
+    InsightRankingError,
+    insight_rankings,
+)
 from kpiflow.dashboards.panels.kpi_series import kpi_series_sql
 from kpiflow.dashboards.panels.leaderboard import Leaderboard, leaderboard_sql
 from kpiflow.errors import ConfigError

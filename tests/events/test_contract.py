@@ -20,10 +20,18 @@ BASE = {
 VALID = {
     "activity.logged": {"activity_type": "call", "direction": "inbound", "lead_id": "lead-1"},
     "lead.created": {"lead_id": "lead-1", "channel": "trade-show:expo-dec"},
-    "lead.qualification_assessed": {"lead_id": "lead-1", "checklist": {"budget": True, "need": False}},
+    "lead.qualification_assessed": {
+        "lead_id": "lead-1",
+        "checklist": {"budget": True, "need": False},
+    },
     "deal.opened": {
-        "deal_id": "deal-1", "customer_id": "cust-1", "deal_kind": "new_business",
-        "product": "enterprise", "amount": "12500.50", "currency": "EUR", "stage": "prospect",
+        "deal_id": "deal-1",
+        "customer_id": "cust-1",
+        "deal_kind": "new_business",
+        "product": "enterprise",
+        "amount": "12500.50",
+        "currency": "EUR",
+        "stage": "prospect",
     },
     "deal.stage_changed": {"deal_id": "deal-1", "from_stage": "proposal", "to_stage": "won"},
     "deal.amount_changed": {"deal_id": "deal-1", "amount": "12500", "currency": "EUR"},
@@ -95,7 +103,9 @@ def test_defaults_and_optional_nulls():
 def test_invalid_cases_name_the_field(event_type, changes, field):
     with pytest.raises(InvalidEvent) as info:
         parse_event(json.dumps(event(event_type, **changes)), "EUR")
-    assert info.value.reason.startswith(field) or f"; {field}" in info.value.reason, info.value.reason
+    assert info.value.reason.startswith(field) or f"; {field}" in info.value.reason, (
+        info.value.reason
+    )
 
 
 def test_unknown_event_type():
@@ -110,7 +120,12 @@ def test_other_currency_is_invalid_without_rates():
 
 @pytest.mark.parametrize(
     ("raw", "reason"),
-    [(b"{not json", "malformed JSON"), (b"\xff\xfe", "not UTF-8"), (b"[1,2]", "JSON object"), (b"x" * 1_000_001, "bytes")],
+    [
+        (b"{not json", "malformed JSON"),
+        (b"\xff\xfe", "not UTF-8"),
+        (b"[1,2]", "JSON object"),
+        (b"x" * 1_000_001, "bytes"),
+    ],
 )
 def test_bytes_that_are_not_events(raw, reason):
     with pytest.raises(InvalidEvent, match=reason):
@@ -124,7 +139,11 @@ def test_models_are_frozen():
 
 
 def test_aggregate_key_order():
-    assert parse_event(json.dumps(event("deal.opened", lead_id="lead-9"))).aggregate_key() == "deal-1"
+    assert (
+        parse_event(json.dumps(event("deal.opened", lead_id="lead-9"))).aggregate_key() == "deal-1"
+    )
     assert parse_event(json.dumps(event("lead.created"))).aggregate_key() == "lead-1"
     assert parse_event(json.dumps(event("customer.churned"))).aggregate_key() == "cust-1"
-    assert parse_event(json.dumps(event("activity.logged", lead_id=None))).aggregate_key() == "rep-007"
+    assert (
+        parse_event(json.dumps(event("activity.logged", lead_id=None))).aggregate_key() == "rep-007"
+    )

@@ -11,7 +11,12 @@ def test_no_upcaster_leaves_payload_alone():
 def test_chain_runs_until_current(monkeypatch):
     monkeypatch.setattr(upcasting, "CURRENT_VERSION", 3)
     monkeypatch.setitem(upcasting.UPCASTERS, ("x", 1), lambda p: {**p, "schema_version": 2, "a": 1})
-    monkeypatch.setitem(upcasting.UPCASTERS, ("x", 2), lambda p: {**p, "schema_version": 3, "b": p["a"] + 1})
+    monkeypatch.setitem(
+        upcasting.UPCASTERS, ("x", 2), lambda p: {**p, "schema_version": 3, "b": p["a"] + 1}
+    )
     assert upcasting.upcast({"event_type": "x", "schema_version": 1}) == {
-        "event_type": "x", "schema_version": 3, "a": 1, "b": 2,
+        "event_type": "x",
+        "schema_version": 3,
+        "a": 1,
+        "b": 2,
     }

@@ -11,7 +11,13 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from kpiflow.streams.deadletter import HEADER_OFFSET, HEADER_PARTITION, HEADER_REASON, HEADER_TOPIC, read_headers
+from kpiflow.streams.deadletter import (
+    HEADER_OFFSET,
+    HEADER_PARTITION,
+    HEADER_REASON,
+    HEADER_TOPIC,
+    read_headers,
+)
 from kpiflow.streams.producer import EventPublisher, publish_lines
 
 from .conftest import read_topic
@@ -24,7 +30,9 @@ def activity(i: int, rng: random.Random) -> dict:
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_type": "activity.logged",
         "schema_version": 1,
-        "occurred_at": (datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)).isoformat(),
+        "occurred_at": (
+            datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)
+        ).isoformat(),
         "source": "test",
         "rep_id": f"rep-{i % 7}",
         "team_id": f"team-{i % 3}",
@@ -63,8 +71,16 @@ INVALID = [
     (b"{not json", "malformed JSON"),
     (b"\xff\xfe\xfa", "not UTF-8"),
     (b'{"event_type": "activity.logged"}', "event_id: is required"),
-    (json.dumps({**activity(1, random.Random(1)), "schema_version": "1"}).encode(), "schema_version"),
-    (json.dumps({**activity(2, random.Random(2)), "occurred_at": "2026-10-01T08:00:00"}).encode(), "occurred_at"),
+    (
+        json.dumps({**activity(1, random.Random(1)), "schema_version": "1"}).encode(),
+        "schema_version",
+    ),
+    (
+        json.dumps(
+            {**activity(2, random.Random(2)), "occurred_at": "2026-10-01T08:00:00"}
+        ).encode(),
+        "occurred_at",
+    ),
 ]
 
 

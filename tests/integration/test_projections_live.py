@@ -26,15 +26,36 @@ UTC = ZoneInfo("UTC")
 
 
 def noisy_quarter(seed: int = 5) -> list[dict | str]:
-    cfg = OrgConfig(teams=2, reps_per_team=3, seed=seed, start=date(2026, 7, 1), days=92, activity_per_rep_per_day=6)
-    return list(with_noise(simulate_history(cfg), seed=seed, duplicate_rate=0.05, shuffle_window=40, invalid_rate=0.01))
+    cfg = OrgConfig(
+        teams=2,
+        reps_per_team=3,
+        seed=seed,
+        start=date(2026, 7, 1),
+        days=92,
+        activity_per_rep_per_day=6,
+    )
+    return list(
+        with_noise(
+            simulate_history(cfg),
+            seed=seed,
+            duplicate_rate=0.05,
+            shuffle_window=40,
+            invalid_rate=0.01,
+        )
+    )
 
 
 def publish(pipeline, messages) -> None:
     publisher = EventPublisher(pipeline.settings())
     for m in messages:
         if isinstance(m, dict):
-            key = m.get("deal_id") or m.get("lead_id") or m.get("customer_id") or m.get("rep_id") or ""
+            key = (
+                m.get("deal_id")
+                or m.get("lead_id")
+                or m.get("customer_id")
+                or m.get("rep_id")
+                or ""
+            )
             publisher.send_valid(m, str(key))
         else:
             publisher.send_raw(m.encode() if isinstance(m, str) else m)
@@ -52,7 +73,10 @@ def expected_rows(messages, definition: Definition) -> dict[tuple, float]:
             continue
         records.append(record_from_event(event, seq))
     engine.apply(records)
-    return {(r.kpi, r.grain, r.period_start.isoformat(), r.dimension_kind, r.dimension): float(r.value) for r in engine.rows()}
+    return {
+        (r.kpi, r.grain, r.period_start.isoformat(), r.dimension_kind, r.dimension): float(r.value)
+        for r in engine.rows()
+    }
 
 
 def live_rows(pipeline, version: int) -> dict[tuple, float]:
@@ -61,14 +85,21 @@ def live_rows(pipeline, version: int) -> dict[tuple, float]:
         "FROM {db}.kpi_values_all_versions WHERE definition_version = {v:UInt32}",
         {"v": version},
     )
-    return {(r["kpi"], r["grain"], r["p"], r["dimension_kind"], r["dimension"]): r["value"] for r in rows}
+    return {
+        (r["kpi"], r["grain"], r["p"], r["dimension_kind"], r["dimension"]): r["value"]
+        for r in rows
+    }
 
 
 def assert_same(live: dict, expected: dict) -> None:
     missing = sorted(set(expected) - set(live))[:10]
     extra = sorted(set(live) - set(expected))[:10]
     assert not missing and not extra, f"missing {missing}, extra {extra}"
-    wrong = [(k, live[k], expected[k]) for k in expected if abs(live[k] - expected[k]) > 1e-6 * max(1.0, abs(expected[k]))]
+    wrong = [
+        (k, live[k], expected[k])
+        for k in expected
+        if abs(live[k] - expected[k]) > 1e-6 * max(1.0, abs(expected[k]))
+    ]
     assert not wrong, f"{len(wrong)} rows differ, e.g. {wrong[:5]}"
 
 
@@ -95,23 +126,40 @@ def test_live_path_equals_bulk_rebuild(pipeline):
 def _cli(pipeline, *args: str) -> subprocess.CompletedProcess:
     env = {**os.environ, **pipeline.env}
     env.pop("KPIFLOW_TEST_CHDB_DSN", None)
-    return subprocess.run([sys.executable, "-m", "kpiflow.cli", *args], env=env, capture_output=True, text=True, timeout=300)
+    return subprocess.run(
+        [sys.executable, "-m", "kpiflow.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
 
 
 def test_replay_promote_loses_nothing_and_keeps_the_old_version(pipeline, tmp_path):
     messages = noisy_quarter(seed=9)
-    first, during, after = messages[: len(messages) // 2], messages[len(messages) // 2 : -300], messages[-300:]
+    first, during, after = (
+        messages[: len(messages) // 2],
+        messages[len(messages) // 2 : -300],
+        messages[-300:],
+    )
     worker = pipeline.start_worker(KPIFLOW_BATCH_SIZE="400")
     worker.wait_ready()
     publish(pipeline, first)
     pipeline.wait_caught_up(expected_raw=accepted_count(first))
 
     new_def = tmp_path / "def.yaml"
-    new_def.write_text("description: intake 15\npoints:\n  intake: 15\nqualification: [budget, authority, need, timing]\n")
+    new_def.write_text(
+        "description: intake 15\npoints:\n  intake: 15\nqualification: [budget, authority, need, "
+        "timing]\n"
+    )
     replay = subprocess.Popen(
         [sys.executable, "-m", "kpiflow.cli", "replay", str(new_def), "--quarter", "2026-Q3"],
-        env={k: v for k, v in {**os.environ, **pipeline.env}.items() if k != "KPIFLOW_TEST_CHDB_DSN"},
-        stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+        env={
+            k: v for k, v in {**os.environ, **pipeline.env}.items() if k != "KPIFLOW_TEST_CHDB_DSN"
+        },
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
     )
     publish(pipeline, during)  # live ingestion goes on while the replay runs
     out, _ = replay.communicate(timeout=300)
@@ -123,10 +171,19 @@ def test_replay_promote_loses_nothing_and_keeps_the_old_version(pipeline, tmp_pa
     publish(pipeline, after)
     pipeline.wait_caught_up(expected_raw=accepted_count(messages))
 
-    new_definition = Definition(version=2, points={"intake": 15}, qualification=("budget", "authority", "need", "timing"))
+    new_definition = Definition(
+        version=2, points={"intake": 15}, qualification=("budget", "authority", "need", "timing")
+    )
     assert_same(live_rows(pipeline, 2), expected_rows(messages, new_definition))
-    assert_same(live_rows(pipeline, 1), expected_rows(messages, DEFAULT_DEFINITION))  # old version intact
+    assert_same(
+        live_rows(pipeline, 1), expected_rows(messages, DEFAULT_DEFINITION)
+    )  # old version intact
     report = _cli(pipeline, "report", "activity_points", "--grain", "quarter", "--by", "all")
     assert report.returncode == 0, report.stderr
     value = json.loads(report.stdout.splitlines()[0])["value"]
-    assert value == expected_rows(messages, new_definition)[("activity_points", "quarter", "2026-07-01", "all", "all")]
+    assert (
+        value
+        == expected_rows(messages, new_definition)[
+            ("activity_points", "quarter", "2026-07-01", "all", "all")
+        ]
+    )

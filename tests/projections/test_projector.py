@@ -17,9 +17,15 @@ UTC = ZoneInfo("UTC")
 
 def assessed(n: int, when: str, lead: str = "lead-1") -> dict:
     return {
-        "event_id": f"00000000-0000-4000-8000-{n:012d}", "event_type": "lead.qualification_assessed",
-        "schema_version": 1, "occurred_at": when, "source": "t", "rep_id": "rep-1", "team_id": "team-1",
-        "lead_id": lead, "checklist": {"budget": True, "authority": True, "need": True},
+        "event_id": f"00000000-0000-4000-8000-{n:012d}",
+        "event_type": "lead.qualification_assessed",
+        "schema_version": 1,
+        "occurred_at": when,
+        "source": "t",
+        "rep_id": "rep-1",
+        "team_id": "team-1",
+        "lead_id": lead,
+        "checklist": {"budget": True, "authority": True, "need": True},
     }
 
 
@@ -27,13 +33,16 @@ def insert_raw(store, events: list[dict], first_offset: int = 0) -> None:
     rows = []
     for i, e in enumerate(events):
         text = json.dumps(e)
-        rows.append(raw_row(parse_event(text), text, Coordinates("sales.events", 0, first_offset + i)))
+        rows.append(
+            raw_row(parse_event(text), text, Coordinates("sales.events", 0, first_offset + i))
+        )
     store.insert("raw_event_log", rows, RAW_COLUMNS)
 
 
 def weekly_qualified(store) -> dict[str, float]:
     rows = store.rows(
-        "SELECT toString(period_start) AS p, value FROM {db}.kpi_values WHERE kpi = 'qualified_leads' "
+        "SELECT toString(period_start) AS p, value FROM {db}.kpi_values WHERE kpi = "
+        "'qualified_leads' "
         "AND grain = 'week' AND dimension_kind = 'all'"
     )
     return {r["p"]: r["value"] for r in rows}

@@ -59,13 +59,16 @@ def test_install_runs_maven_once_then_uses_the_cache(home, monkeypatch, tmp_path
     version = kafka_install.kafka_version()
     calls = tmp_path / "calls"
     # copy-dependencies stand-in: one jar into -DoutputDirectory=..., and count the calls
-    fake_mvn(tmp_path / "bin", f"""
+    fake_mvn(
+        tmp_path / "bin",
+        f"""
 echo run >> {calls}
 for arg in "$@"; do
   case "$arg" in -DoutputDirectory=*) out="${{arg#-DoutputDirectory=}}";; esac
 done
 mkdir -p "$out" && touch "$out/kafka_2.13-{version}.jar"
-""")
+""",
+    )
     monkeypatch.setenv("PATH", f"{tmp_path / 'bin'}{os.pathsep}{os.environ['PATH']}")
     said: list[str] = []
 

@@ -44,10 +44,14 @@ def produce(bootstrap: str, topic: str, count: int) -> None:
 
 
 def consume_and_commit(bootstrap: str, topic: str, group: str, count: int) -> list[bytes]:
-    consumer = Consumer({
-        "bootstrap.servers": bootstrap, "group.id": group,
-        "auto.offset.reset": "earliest", "enable.auto.commit": False,
-    })
+    consumer = Consumer(
+        {
+            "bootstrap.servers": bootstrap,
+            "group.id": group,
+            "auto.offset.reset": "earliest",
+            "enable.auto.commit": False,
+        }
+    )
     try:
         consumer.subscribe([topic])
         values: list[bytes] = []
@@ -97,8 +101,11 @@ async def aiokafka_roundtrip(bootstrap: str, topic: str, group: str, count: int)
     finally:
         await producer.stop()
     consumer = AIOKafkaConsumer(
-        topic, bootstrap_servers=bootstrap, group_id=group,
-        auto_offset_reset="earliest", enable_auto_commit=False,
+        topic,
+        bootstrap_servers=bootstrap,
+        group_id=group,
+        auto_offset_reset="earliest",
+        enable_auto_commit=False,
     )
     await consumer.start()
     try:

@@ -12,9 +12,9 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kpiflow.errors import ConfigError
 from kpiflow.events import EVENT_TYPES, InvalidEvent, parse_event
 from kpiflow.events.activities import ACTIVITY_TYPES
-from kpiflow.errors import ConfigError
 from kpiflow.streams.simulator import (
     OrgConfig,
     estimate_events,

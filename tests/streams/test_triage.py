@@ -29,7 +29,11 @@ def msg(offset: int, partition: int = 0, **fields) -> Incoming:
 
 
 def test_valid_invalid_and_ranges():
-    batch = [msg(5), Incoming(b"{oops", Coordinates(T, 0, 6)), msg(7, partition=1, deal_id="deal-2")]
+    batch = [
+        msg(5),
+        Incoming(b"{oops", Coordinates(T, 0, 6)),
+        msg(7, partition=1, deal_id="deal-2"),
+    ]
     out = triage(batch, "EUR", {})
     assert len(out.rows) == 2 and len(out.rejected) == 1
     assert "malformed JSON" in out.rejected[0].reason and out.rejected[0].where.offset == 6
@@ -78,7 +82,16 @@ def test_replay_keeps_decisions_when_the_terminal_arrived_later():
 
 
 def test_currency_is_checked():
-    opened = msg(1, event_type="deal.opened", customer_id="c", deal_kind="upsell", product="p", amount="10", currency="USD", stage="prospect")
+    opened = msg(
+        1,
+        event_type="deal.opened",
+        customer_id="c",
+        deal_kind="upsell",
+        product="p",
+        amount="10",
+        currency="USD",
+        stage="prospect",
+    )
     out = triage([opened], "EUR", {})
     assert "currency" in out.rejected[0].reason
 
@@ -91,6 +104,10 @@ def test_batch_token_is_stable_and_range_specific():
 def test_id_prefix_matches_clickhouse(ch_store):
     from kpiflow.projections.rawlog import ID_PREFIX_SQL, id_prefix
 
-    for event_id in ("6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10", "6F1C2A8E-2B7E-4A52-9D55-1D1F0C3E9A10", "00000000-0000-4000-8000-000000000001"):
+    for event_id in (
+        "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10",
+        "6F1C2A8E-2B7E-4A52-9D55-1D1F0C3E9A10",
+        "00000000-0000-4000-8000-000000000001",
+    ):
         sql = "SELECT " + ID_PREFIX_SQL.replace("event_id", "{e:String}") + " AS h"
         assert ch_store.scalar(sql, {"e": event_id}) == id_prefix(event_id)

@@ -14,7 +14,6 @@ import urllib.request
 import uuid
 from pathlib import Path
 
-
 REPO = Path(__file__).resolve().parents[2]
 
 
@@ -103,8 +102,10 @@ class Pipeline:
             if lag == 0 and state:
                 proj = state["projector"]
                 raw = self.gateway().scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log")
-                if (expected_raw is None or raw == expected_raw) and proj and all(
-                    v["built"] and v["events"] >= raw for v in proj.values()
+                if (
+                    (expected_raw is None or raw == expected_raw)
+                    and proj
+                    and all(v["built"] and v["events"] >= raw for v in proj.values())
                 ):
                     return
             time.sleep(0.5)
@@ -124,7 +125,11 @@ class WorkerProcess:
         self.log_path = log
         self.proc = subprocess.Popen(
             [sys.executable, "-m", "kpiflow.cli", "worker", "--loglevel", "info"],
-            cwd=REPO, env=env, stdout=log.open("wb"), stderr=subprocess.STDOUT, start_new_session=True,
+            cwd=REPO,
+            env=env,
+            stdout=log.open("wb"),
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
 
     def wait_ready(self, timeout: float = 90) -> None:
@@ -156,18 +161,24 @@ class WorkerProcess:
                 self.kill(signal.SIGKILL)
 
 
-
-
 def read_topic(settings, topic: str, timeout: float = 10.0) -> list:
     """Every message currently in `topic` (confluent-kafka messages)."""
     from confluent_kafka import Consumer, TopicPartition
 
-    consumer = Consumer(settings.kafka.confluent_config() | {
-        "group.id": f"reader-{uuid.uuid4().hex[:6]}", "enable.auto.commit": False, "auto.offset.reset": "earliest",
-    })
+    consumer = Consumer(
+        settings.kafka.confluent_config()
+        | {
+            "group.id": f"reader-{uuid.uuid4().hex[:6]}",
+            "enable.auto.commit": False,
+            "auto.offset.reset": "earliest",
+        }
+    )
     meta = consumer.list_topics(topic, timeout=timeout)
     parts = sorted(meta.topics[topic].partitions)
-    ends = {p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1] for p in parts}
+    ends = {
+        p: consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+        for p in parts
+    }
     consumer.assign([TopicPartition(topic, p, 0) for p in parts])
     out, done = [], {p for p, end in ends.items() if end == 0}
     deadline = time.monotonic() + timeout

@@ -2,7 +2,12 @@ from datetime import date
 
 import pytest
 
-from kpiflow.projections.plans.calendar import Quarter, elapsed_working_days, review_dates, working_days
+from kpiflow.projections.plans.calendar import (
+    Quarter,
+    elapsed_working_days,
+    review_dates,
+    working_days,
+)
 
 
 def test_quarter_parse_and_bounds():

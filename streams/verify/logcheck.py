@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from kpiflow.projections.verify.findings import Report
-from kpiflow.projections.verify.replay import Expected, Where
+from kpiflow.streams.verify.replay import Expected, Where
 
 RAW = "raw_log"
 DLQ = "dead_letters"

@@ -17,9 +17,11 @@ import pytest
 from kpiflow.projections.engine.rows import KpiRow
 from kpiflow.projections.projector import Projector
 from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, existing_copies
-from kpiflow.projections.verify import EXIT_DIFFERENCE, EXIT_OK, Report, verify
 from kpiflow.projections.verify.kpis import compare_rows
-from kpiflow.projections.verify.logcheck import (
+from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.triage import triage
+from kpiflow.streams.verify import EXIT_DIFFERENCE, EXIT_OK, Report, verify
+from kpiflow.streams.verify.logcheck import (
     DeadLetter,
     Offsets,
     RawRow,
@@ -28,10 +30,8 @@ from kpiflow.projections.verify.logcheck import (
     compare_raw_log,
     normalize_reason,
 )
-from kpiflow.projections.verify.replay import TopicReplay, incoming
-from kpiflow.projections.verify.topics import Record
-from kpiflow.streams.deadletter import dead_letter_headers
-from kpiflow.streams.triage import triage
+from kpiflow.streams.verify.replay import TopicReplay, incoming
+from kpiflow.streams.verify.topics import Record
 from tests.support.pipeline import free_port
 
 TOPIC = "t.events"

@@ -19,18 +19,18 @@ from collections.abc import Callable
 from typing import Any
 
 from kpiflow.errors import KpiflowError
-from kpiflow.settings import Settings
 from kpiflow.projections.verify import kpis as kpi_check
 from kpiflow.projections.verify.findings import Report
-from kpiflow.projections.verify.logcheck import (
+from kpiflow.settings import Settings
+from kpiflow.streams.verify.logcheck import (
     Offsets,
     RawRow,
     RawSnapshot,
     compare_dead_letters,
     compare_raw_log,
 )
-from kpiflow.projections.verify.replay import TopicReplay, incoming
-from kpiflow.projections.verify.topics import KafkaSource, dead_letters
+from kpiflow.streams.verify.replay import TopicReplay, incoming
+from kpiflow.streams.verify.topics import KafkaSource, dead_letters
 
 
 class VerifyError(KpiflowError):

@@ -14,7 +14,6 @@ from typing import Protocol
 
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.settings import Settings
-from kpiflow.projections.verify.logcheck import DeadLetter
 from kpiflow.streams.deadletter import (
     HEADER_OFFSET,
     HEADER_PARTITION,
@@ -22,6 +21,7 @@ from kpiflow.streams.deadletter import (
     HEADER_TOPIC,
     read_headers,
 )
+from kpiflow.streams.verify.logcheck import DeadLetter
 
 
 @dataclass(frozen=True, slots=True)
