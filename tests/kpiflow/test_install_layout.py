@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -34,8 +35,15 @@ def test_folders_import_as_kpiflow_subpackages(name, folder, tmp_path):
 
 def test_wheel_holds_nothing_outside_kpiflow(tmp_path):
     """What `pip install .` puts in site-packages: kpiflow/ and its dist-info, nothing else."""
+    src = tmp_path / "src"  # a copy: building writes build/ and *.egg-info beside the sources
+    src.mkdir()
+    for name in ("pyproject.toml", "README.md"):
+        shutil.copy(REPO / name, src / name)
+    ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
+    for folder in ("kpiflow", *FOLDERS.values()):
+        shutil.copytree(REPO / folder, src / folder, ignore=ignore)
     built = subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
         capture_output=True,
         text=True,
         timeout=300,
