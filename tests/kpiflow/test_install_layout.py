@@ -11,12 +11,19 @@ from pathlib import Path
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
-FOLDERS = {"events": "events", "streams": "streams", "projections": "projections", "dashboards": "dashboards"}
+FOLDERS = {
+    "events": "events",
+    "streams": "streams",
+    "projections": "projections",
+    "dashboards": "dashboards",
+}
 
 
 def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
     # -P: the working directory is not put on sys.path, as for any installed program
-    return subprocess.run([sys.executable, "-P", "-c", code], cwd=cwd, capture_output=True, text=True)
+    return subprocess.run(
+        [sys.executable, "-P", "-c", code], cwd=cwd, capture_output=True, text=True
+    )
 
 
 @pytest.mark.parametrize("name", sorted(FOLDERS))
