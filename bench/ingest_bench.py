@@ -6,7 +6,7 @@ Publishes a simulated quarter of about N events (50 reps in 10 teams) to a fresh
 topic, then, one after the other so they never share the 2 cores:
 - baseline: a bare confluent-kafka consumer (bench/peers.py `ingest`) that polls batches of
   KPIFLOW_BATCH_SIZE, validates each message with `events.parse_event`, builds the rows with
-  `projections.rawlog.raw_row`, inserts them into its own embedded ClickHouse with the batch's
+  `kpiflow.projections.rawlog.row`, inserts them into its own embedded ClickHouse with the batch's
   deduplication token and commits after each insert;
 - kpiflow: `kpiflow worker` (its own data dir and consumer group) with KPIFLOW_PROJECT=false, so
   only the ingest agent runs: triage (with the duplicate look-up), dead letters, raw-log insert.

@@ -7,9 +7,9 @@
 
 Every peer does the worker's batch work with the project's own functions and nothing more:
 - ingest: poll a batch (KPIFLOW_BATCH_SIZE messages or KPIFLOW_BATCH_SECONDS), validate each
-  message (`events.parse_event`), build its raw-log row (`projections.rawlog.raw_row`), insert the
-  batch into its own embedded ClickHouse with the batch's deduplication token, then commit the
-  batch's offsets;
+  message (`events.parse_event`), build its raw-log row (`kpiflow.projections.rawlog.row`),
+  insert the batch into its own embedded ClickHouse with the batch's deduplication token, then
+  commit the batch's offsets;
 - ceiling: the same, plus the pure KPI engine on the batch's records (`KpiEngine.apply`,
   `take_changes`) and `projections.writer.write_changes` to `kpi_rows`, before the commit;
 - quix: the ceiling's work as a Quix Streams sink, flushed at each checkpoint (every batch-size
@@ -60,7 +60,7 @@ class BatchWork:
     def write(self, messages: list[tuple[bytes, int, int]]) -> None:
         """`messages`: (value, partition, offset) in arrival order."""
         from kpiflow.events import InvalidEvent, parse_event
-        from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, batch_token, raw_row
+        from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, row
         from kpiflow.projections.records import record_from_event
         from kpiflow.projections.writer import write_changes
 
@@ -73,9 +73,7 @@ class BatchWork:
             except InvalidEvent:
                 self.invalid += 1
                 continue
-            rows.append(
-                raw_row(event, value.decode("utf-8"), Coordinates(self.topic, partition, offset))
-            )
+            rows.append(row(event, value.decode("utf-8"), self.topic, partition, offset))
             if self.project:
                 records.append(record_from_event(event, seq=offset))
         if rows:

@@ -27,7 +27,7 @@ from kpiflow.events import parse_event  # noqa: E402
 from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition  # noqa: E402
 from kpiflow.projections.engine import KpiEngine  # noqa: E402
 from kpiflow.projections.migrate import apply_migrations  # noqa: E402
-from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row, read_all_records  # noqa: E402
+from kpiflow.projections.rawlog import RAW_COLUMNS, read_all_records, row  # noqa: E402
 from kpiflow.projections.replay import build_offline  # noqa: E402
 from kpiflow.projections.store import ClickHouseStore  # noqa: E402
 from kpiflow.projections.versions import register, set_status  # noqa: E402
@@ -45,7 +45,7 @@ def load_raw_log(store: ClickHouseStore, n: int, partitions: int = 6) -> int:
         text = json.dumps(event, separators=(",", ":"))
         parsed = parse_event(text, "EUR")
         p = hash(parsed.aggregate_key()) % partitions
-        batch.append(raw_row(parsed, text, Coordinates("sales.events", p, offsets[p])))
+        batch.append(row(parsed, text, "sales.events", p, offsets[p]))
         offsets[p] += 1
         count += 1
         if len(batch) == 100_000:

@@ -11,7 +11,6 @@ from typing import Annotated, Any
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
 
 STAGES = ("prospect", "qualified", "meeting", "proposal", "negotiation", "won", "lost")
-TERMINAL_STAGES = ("won", "lost")
 
 _RFC3339 = re.compile(r"^\d{4}-\d{2}-\d{2}[Tt]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$")
 _AMOUNT = re.compile(r"^\d+(\.\d+)?$")

@@ -9,6 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from kpiflow.events.deals import is_terminal
 from kpiflow.events.fields import STAGES
 
 Kind = Literal["action", "result", "insight"]
@@ -16,7 +17,7 @@ ValueType = Literal["count", "amount", "ratio", "days"]
 
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter")
 DIMENSIONS: tuple[str, ...] = ("all", "team", "rep")
-STAY_STAGES: tuple[str, ...] = tuple(s for s in STAGES if s not in ("won", "lost"))
+STAY_STAGES: tuple[str, ...] = tuple(s for s in STAGES if not is_terminal(s))
 
 
 @dataclass(frozen=True)

@@ -7,87 +7,152 @@ deduplication token derived from its Kafka coordinates, so a retried batch is a 
 from __future__ import annotations
 
 import hashlib
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
+from dataclasses import fields as dataclass_fields
 from datetime import UTC, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, Protocol
 
 from kpiflow.events import SalesEvent
+from kpiflow.events.deals import TERMINAL_STAGES
 from kpiflow.projections.records import EventRecord
-
-RAW_COLUMNS: tuple[str, ...] = (
-    "event_id", "event_type", "schema_version", "occurred_at", "source", "rep_id", "team_id",
-    "lead_id", "deal_id", "customer_id", "activity_type", "direction", "channel", "checklist",
-    "deal_kind", "product", "amount", "currency", "stage", "from_stage", "to_stage", "reason",
-    "payload", "topic", "partition", "offset",
-)  # fmt: skip
-
-# What the engine reads, as SQL expressions: instants as integer microseconds and checklists as
-# the list of criteria that are true (absent is not true), which Arrow converts much faster.
-RECORD_SELECT: tuple[tuple[str, str], ...] = (
-    ("event_id", "event_id"),
-    ("event_type", "event_type"),
-    ("occurred_us", "toUnixTimestamp64Micro(occurred_at)"),
-    ("rep_id", "rep_id"),
-    ("team_id", "team_id"),
-    ("offset", "offset"),
-    ("lead_id", "lead_id"),
-    ("deal_id", "deal_id"),
-    ("customer_id", "customer_id"),
-    ("activity_type", "activity_type"),
-    ("direction", "direction"),
-    ("checklist_true", "arrayStringConcat(mapKeys(mapFilter((k, v) -> v, checklist)), '\\t')"),
-    ("deal_kind", "deal_kind"),
-    ("product", "product"),
-    ("amount", "amount"),
-    ("stage", "stage"),
-    ("from_stage", "from_stage"),
-    ("to_stage", "to_stage"),
-)
-RECORD_COLUMNS: tuple[str, ...] = tuple(name for name, _ in RECORD_SELECT)
-EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 
 @dataclass(frozen=True, slots=True)
-class Coordinates:
-    topic: str
-    partition: int
-    offset: int
+class RawField:
+    """One column of the raw log that comes from the event.
+
+    `stored(get)` is the value inserted (`get` is the event's `__dict__.get`; absent optional
+    fields are ''). `record` names the `EventRecord` attribute the column feeds (None: the engine
+    does not read it), `select` the SQL the engine reads it with (default: the column itself)
+    and `alias` its name in that read (never a column's name: no alias shadows a column),
+    `decode` how a whole Arrow column of that select becomes record values (default: as is)."""
+
+    name: str
+    stored: Callable[[Callable[[str], Any]], Any]
+    record: str | None = None
+    select: str | None = None
+    decode: Callable[[list], list] | None = None
+    alias: str | None = None
+
+    @property
+    def read_as(self) -> str:
+        return self.alias or self.record or self.name
 
 
-def raw_row(event: SalesEvent, payload: str, where: Coordinates) -> list[Any]:
-    """One raw-log row for a validated event (absent fields are '')."""
-    get = event.__dict__.get
+def _opt(name: str) -> Callable[[Callable[[str], Any]], Any]:
+    return lambda get: get(name) or ""
+
+
+def _req(name: str) -> Callable[[Callable[[str], Any]], Any]:
+    return lambda get: get(name)
+
+
+def _instants(us: list[int]) -> list[datetime]:
+    epoch, micros = EPOCH, timedelta
+    return [epoch + micros(microseconds=u) for u in us]
+
+
+def _checklists(texts: list[str]) -> list[dict[str, bool]]:
+    return [dict.fromkeys(t.split("\t"), True) if t else {} for t in texts]
+
+
+def _amounts(texts: list[str]) -> list[Decimal | None]:
+    return [Decimal(t) if t else None for t in texts]
+
+
+def _amount(get: Callable[[str], Any]) -> str:
     amount = get("amount")
-    return [
-        event.event_id,
-        event.event_type,
-        event.schema_version,
-        event.occurred_at.astimezone(UTC),
-        event.source,
-        event.rep_id,
-        event.team_id,
-        get("lead_id") or "",
-        get("deal_id") or "",
-        get("customer_id") or "",
-        get("activity_type") or "",
-        get("direction") or "",
-        get("channel") or "",
-        dict(get("checklist") or {}),
-        get("deal_kind") or "",
-        get("product") or "",
-        "" if amount is None else str(amount),
-        get("currency") or "",
-        get("stage") or "",
-        get("from_stage") or "",
-        get("to_stage") or "",
-        get("reason") or "",
-        payload,
-        where.topic,
-        where.partition,
-        where.offset,
-    ]
+    return "" if amount is None else str(amount)  # exact: the decimal string, never a float
+
+
+EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
+
+# The event's fields as the raw log stores them (migration 0001 declares the same columns, in
+# this order): the one list the insert, the column names, the engine's select and its records
+# are derived from. Instants are read as integer microseconds and checklists as the criteria
+# that are true (absent is not true), which Arrow converts much faster.
+EVENT_FIELDS: tuple[RawField, ...] = (
+    RawField("event_id", _req("event_id"), "event_id"),
+    RawField("event_type", _req("event_type"), "event_type"),
+    RawField("schema_version", _req("schema_version")),
+    RawField(
+        "occurred_at",
+        lambda get: get("occurred_at").astimezone(UTC),
+        "occurred_at",
+        "toUnixTimestamp64Micro(occurred_at)",
+        _instants,
+        "occurred_us",
+    ),
+    RawField("source", _req("source")),
+    RawField("rep_id", _req("rep_id"), "rep_id"),
+    RawField("team_id", _req("team_id"), "team_id"),
+    RawField("lead_id", _opt("lead_id"), "lead_id"),
+    RawField("deal_id", _opt("deal_id"), "deal_id"),
+    RawField("customer_id", _opt("customer_id"), "customer_id"),
+    RawField("activity_type", _opt("activity_type"), "activity_type"),
+    RawField("direction", _opt("direction"), "direction"),
+    RawField("channel", _opt("channel")),
+    RawField(
+        "checklist",
+        lambda get: dict(get("checklist") or {}),
+        "checklist",
+        "arrayStringConcat(mapKeys(mapFilter((k, v) -> v, checklist)), '\\t')",
+        _checklists,
+        "checklist_true",
+    ),
+    RawField("deal_kind", _opt("deal_kind"), "deal_kind"),
+    RawField("product", _opt("product"), "product"),
+    RawField("amount", _amount, "amount", None, _amounts),
+    RawField("currency", _opt("currency")),
+    RawField("stage", _opt("stage"), "stage"),
+    RawField("from_stage", _opt("from_stage"), "from_stage"),
+    RawField("to_stage", _opt("to_stage"), "to_stage"),
+    RawField("reason", _opt("reason")),
+)
+# Where the event came from: the original JSON and its Kafka coordinates (`seq` of a record is
+# its offset: arrival order within the partition).
+PLACEMENT_COLUMNS: tuple[str, ...] = ("payload", "topic", "partition", "offset")
+RAW_COLUMNS: tuple[str, ...] = tuple(f.name for f in EVENT_FIELDS) + PLACEMENT_COLUMNS
+
+_BY_RECORD = {f.record: f for f in EVENT_FIELDS if f.record}
+_SEQ = RawField("offset", _req("offset"), "seq")
+# The engine's read, in EventRecord's own field order (records are built positionally).
+RECORD_FIELDS: tuple[RawField, ...] = tuple(
+    _SEQ if f.name == "seq" else _BY_RECORD[f.name] for f in dataclass_fields(EventRecord)
+)
+RECORD_COLUMNS: tuple[str, ...] = tuple(f.record or f.name for f in RECORD_FIELDS)
+SELECT_RECORDS = "SELECT " + ", ".join(
+    f"{f.select or f.name} AS {f.read_as}" for f in RECORD_FIELDS
+)
+
+
+class Placed(Protocol):
+    """An accepted event with its payload and Kafka coordinates (ingest's triage yields these)."""
+
+    @property
+    def event(self) -> SalesEvent: ...
+    @property
+    def payload(self) -> str: ...
+    @property
+    def topic(self) -> str: ...
+    @property
+    def partition(self) -> int: ...
+    @property
+    def offset(self) -> int: ...
+
+
+def row(event: SalesEvent, payload: str, topic: str, partition: int, offset: int) -> list[Any]:
+    """One raw-log row (RAW_COLUMNS) for a validated event."""
+    get = event.__dict__.get
+    return [f.stored(get) for f in EVENT_FIELDS] + [payload, topic, partition, offset]
+
+
+def insert(store, placed: Sequence[Placed], token: str | None = None) -> None:
+    """Insert accepted events into the raw log; `token` makes a retried batch a no-op."""
+    rows = [row(p.event, p.payload, p.topic, p.partition, p.offset) for p in placed]
+    store.insert("raw_event_log", rows, RAW_COLUMNS, token)
 
 
 def batch_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
@@ -98,35 +163,13 @@ def batch_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
 
 
 def records_from_arrow(table) -> Iterator[EventRecord]:
-    """Raw-log rows (RECORD_SELECT, as Arrow) to engine records; amounts exact."""
-    cols = [table.column(name).to_pylist() for name in RECORD_COLUMNS]
-    epoch, micros, dec = EPOCH, timedelta, Decimal
-    for (event_id, event_type, us, rep, team, offset, lead, deal, customer, activity, direction,
-         checklist, kind, product, amount, stage, from_stage, to_stage,
-         ) in zip(*cols, strict=True):  # fmt: skip
-        yield EventRecord(
-            event_id,
-            event_type,
-            epoch + micros(microseconds=us),
-            rep,
-            team,
-            offset,
-            lead,
-            deal,
-            customer,
-            activity,
-            direction,
-            dict.fromkeys(checklist.split("\t"), True) if checklist else {},
-            kind,
-            product,
-            dec(amount) if amount else None,
-            stage,
-            from_stage,
-            to_stage,
-        )
-
-
-SELECT_RECORDS = "SELECT " + ", ".join(f"{expr} AS {name}" for name, expr in RECORD_SELECT)
+    """Raw-log rows (SELECT_RECORDS, as Arrow) to engine records; amounts exact."""
+    cols = [
+        f.decode(column) if f.decode else column
+        for f, column in ((f, table.column(f.read_as).to_pylist()) for f in RECORD_FIELDS)
+    ]
+    for values in zip(*cols, strict=True):
+        yield EventRecord(*values)
 
 
 def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterator[EventRecord]:
@@ -183,7 +226,7 @@ def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord]
     newest = tail.newest_us
     if table.num_rows:
         for p, o in zip(
-            table.column("partition").to_pylist(), table.column("offset").to_pylist(), strict=True
+            table.column("partition").to_pylist(), table.column("seq").to_pylist(), strict=True
         ):
             if o > offsets.get(p, -1):
                 offsets[p] = o
@@ -196,12 +239,18 @@ def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord]
 
 
 def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:
-    """deal_id -> (first terminal stage change instant, its partition, its offset)."""
+    """deal_id -> (first terminal stage change instant, its partition, its offset).
+
+    "First" as `kpiflow.events.deals.first_terminal` orders them: by (occurred_at, partition,
+    offset)."""
     out: dict[str, tuple[datetime, int, int]] = {}
     for r in store.rows(
-        "SELECT deal_id, min(occurred_at) AS t, argMin(partition, occurred_at) AS p, "
-        "argMin(offset, occurred_at) AS o FROM {db}.raw_events "
-        "WHERE event_type = 'deal.stage_changed' AND to_stage IN ('won', 'lost') GROUP BY deal_id"
+        "SELECT deal_id, min(occurred_at) AS t, "
+        "argMin(partition, (occurred_at, partition, offset)) AS p, "
+        "argMin(offset, (occurred_at, partition, offset)) AS o FROM {db}.raw_events "
+        "WHERE event_type = 'deal.stage_changed' AND to_stage IN {terminal:Array(String)} "
+        "GROUP BY deal_id",
+        {"terminal": list(TERMINAL_STAGES)},
     ):
         out[r["deal_id"]] = (_parse_ch_time(r["t"]), r["p"], r["o"])
     return out

@@ -14,10 +14,10 @@ import faust
 
 from kpiflow.errors import PoisonFloodError
 from kpiflow.projections.projector import Projector
-from kpiflow.projections.rawlog import Coordinates
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_io import ClickHouseIO
+from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file

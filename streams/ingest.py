@@ -14,8 +14,8 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import ConfigError, PoisonFloodError
+from kpiflow.projections import rawlog
 from kpiflow.projections.rawlog import (
-    RAW_COLUMNS,
     batch_token,
     existing_copies,
     id_prefix,
@@ -155,14 +155,13 @@ class IngestService:
             )
         if self.crash_at is not None:
             self._crash_if("before_insert", self.metrics.batches + 1)
-        if result.rows:
+        if result.accepted:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             await self.io.run_retrying(
-                f"raw-log insert of {len(result.rows)} rows ({token})",
-                self.io.store.insert,
-                "raw_event_log",
-                result.rows,
-                RAW_COLUMNS,
+                f"raw-log insert of {len(result.accepted)} rows ({token})",
+                rawlog.insert,
+                self.io.store,
+                result.accepted,
                 token,
             )
         if self.crash_at is not None:
@@ -171,7 +170,7 @@ class IngestService:
         self.known_prefixes.update(_prefix(i) for i in result.event_ids)
         m = self.metrics
         m.batches += 1
-        m.accepted += len(result.rows)
+        m.accepted += len(result.accepted)
         m.rejected += len(result.rejected)
         m.duplicates += result.duplicates
 

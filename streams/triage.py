@@ -1,7 +1,8 @@
 """Deciding what happens to each message of a micro-batch. Pure: no Kafka, no ClickHouse.
 
-accepted -> a raw-log row; rejected -> the dead-letter topic with the reason; duplicate (an
-event_id already accepted from another message) -> counted and dropped.
+accepted -> the event with its payload and coordinates (the raw log stores it); rejected -> the
+dead-letter topic with the reason; duplicate (an event_id already accepted from another
+message) -> counted and dropped.
 """
 
 from __future__ import annotations
@@ -9,17 +10,37 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
 
-from kpiflow.events import InvalidEvent, parse_event
-from kpiflow.events.fields import TERMINAL_STAGES
-from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
+from kpiflow.events import InvalidEvent, SalesEvent, parse_event
+from kpiflow.events.deals import first_terminal, is_terminal
+from kpiflow.streams.coordinates import Coordinates
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
     value: bytes | None
     where: Coordinates
+
+
+@dataclass(frozen=True, slots=True)
+class Accepted:
+    """A valid event, its original JSON and where it was read (a `rawlog.Placed`)."""
+
+    event: SalesEvent
+    payload: str
+    where: Coordinates
+
+    @property
+    def topic(self) -> str:
+        return self.where.topic
+
+    @property
+    def partition(self) -> int:
+        return self.where.partition
+
+    @property
+    def offset(self) -> int:
+        return self.where.offset
 
 
 @dataclass(frozen=True, slots=True)
@@ -31,13 +52,16 @@ class Rejected:
 
 @dataclass
 class Triage:
-    rows: list[list[Any]] = field(default_factory=list)
-    event_ids: list[str] = field(default_factory=list)
+    accepted: list[Accepted] = field(default_factory=list)
     rejected: list[Rejected] = field(default_factory=list)
     duplicates: int = 0
     ranges: dict[int, tuple[int, int]] = field(default_factory=dict)
     new_terminals: dict[str, tuple[datetime, int, int]] = field(default_factory=dict)
     rejected_flags: list[bool] = field(default_factory=list)  # per message, in arrival order
+
+    @property
+    def event_ids(self) -> list[str]:
+        return [a.event.event_id for a in self.accepted]
 
 
 # deal_id -> (first terminal instant, partition, offset) of the terminal change known so far
@@ -94,35 +118,27 @@ def triage(
                 )
                 out.rejected_flags.append(True)
                 continue
-            if event.to_stage in TERMINAL_STAGES and (
-                known is None or event.occurred_at < known[0]
-            ):
-                local_terminals[event.deal_id] = (event.occurred_at, where.partition, where.offset)
+            placed = (event.occurred_at, where.partition, where.offset)
+            if is_terminal(event.to_stage) and first_terminal(placed, known):
+                local_terminals[event.deal_id] = placed
         out.rejected_flags.append(False)
         seen_in_batch.add(event.event_id)
-        out.event_ids.append(event.event_id)
-        out.rows.append(raw_row(event, raw.decode("utf-8"), where))
+        out.accepted.append(Accepted(event, raw.decode("utf-8"), where))
     out.new_terminals = local_terminals
     return drop_known(out, existing) if existing else out
 
 
-_ID, _TOPIC, _PARTITION, _OFFSET = (
-    RAW_COLUMNS.index(c) for c in ("event_id", "topic", "partition", "offset")
-)
-
-
 def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Triage:
-    """Drop accepted rows whose event_id the raw log already holds from other coordinates.
+    """Drop accepted events whose event_id the raw log already holds from other coordinates.
 
     The same coordinates mean this batch is being retried: the row is written again, and
     ClickHouse deduplicates it (same rows, same token)."""
-    keep_rows, keep_ids = [], []
-    for row, event_id in zip(out.rows, out.event_ids, strict=True):
-        copy = existing.get(event_id)
-        if copy is not None and copy != (row[_TOPIC], row[_PARTITION], row[_OFFSET]):
+    keep = []
+    for accepted in out.accepted:
+        copy = existing.get(accepted.event.event_id)
+        if copy is not None and copy != (accepted.topic, accepted.partition, accepted.offset):
             out.duplicates += 1
             continue
-        keep_rows.append(row)
-        keep_ids.append(event_id)
-    out.rows, out.event_ids = keep_rows, keep_ids
+        keep.append(accepted)
+    out.accepted = keep
     return out

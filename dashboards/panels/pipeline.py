@@ -15,9 +15,11 @@ from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 
 from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, time_series
+from kpiflow.events.deals import TERMINAL_STAGES
 from kpiflow.events.fields import STAGES
 
 _STAGE_ORDER = "[" + ", ".join(f"'{stage}'" for stage in STAGES) + "]"
+_TERMINAL = ", ".join(f"'{stage}'" for stage in TERMINAL_STAGES)
 _FAR_FUTURE = 4102444800  # 2100-01-01T00:00:00Z, "no next event yet"
 
 PIPELINE_BY_STAGE = Sql(
@@ -68,7 +70,7 @@ PIPELINE_BY_STAGE = Sql(
                                ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW)
             )
             WHERE opened = 1
-              AND current_stage NOT IN ('won', 'lost')
+              AND current_stage NOT IN ({_TERMINAL})
               AND current_amount IS NOT NULL
               AND team_id IN (${{team:singlequote}})
               AND rep_id IN (${{rep:singlequote}})
@@ -129,7 +131,7 @@ PIPELINE_NOW = Sql(
             GROUP BY deal_id
         )
         WHERE opened
-          AND last_stage NOT IN ('won', 'lost')
+          AND last_stage NOT IN ({_TERMINAL})
           AND owner_team IN (${{team:singlequote}})
           AND owner_rep IN (${{rep:singlequote}})
         GROUP BY last_stage, last_currency

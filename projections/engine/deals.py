@@ -30,12 +30,13 @@ from datetime import date, datetime
 from decimal import Decimal
 from typing import NamedTuple
 
+from kpiflow.events.deals import TERMINAL_STAGES
 from kpiflow.projections.engine.periods import MICROSECONDS_PER_DAY, micros
 from kpiflow.projections.records import EventRecord
 
 OPENED, STAGE_CHANGED, AMOUNT_CHANGED = "deal.opened", "deal.stage_changed", "deal.amount_changed"
 DEAL_EVENT_TYPES = frozenset((OPENED, STAGE_CHANGED, AMOUNT_CHANGED))
-TERMINAL = frozenset(("won", "lost"))
+TERMINAL = frozenset(TERMINAL_STAGES)  # the contract's terminal stages, as a set for the hot loops
 ZERO = Decimal(0)
 
 

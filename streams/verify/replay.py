@@ -21,13 +21,9 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from kpiflow.events import InvalidEvent, parse_event
-from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates
+from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.triage import Incoming, triage
 
-_TYPE = RAW_COLUMNS.index("event_type")
-_DEAL = RAW_COLUMNS.index("deal_id")
-_PARTITION = RAW_COLUMNS.index("partition")
-_OFFSET = RAW_COLUMNS.index("offset")
 STAGE_CHANGED = "deal.stage_changed"
 
 Where = tuple[int, int]  # (partition, offset) within the events topic
@@ -77,13 +73,14 @@ class TopicReplay:
         result = triage(chunk, self.currency, self._terminals, existing)
         self._terminals.update(result.new_terminals)
         accepted_at: set[Where] = set()
-        for event_id, row in zip(result.event_ids, result.rows, strict=True):
-            where = (row[_PARTITION], row[_OFFSET])
+        for accepted in result.accepted:
+            event, event_id = accepted.event, accepted.event.event_id
+            where = (accepted.partition, accepted.offset)
             accepted_at.add(where)
             exp.accepted[event_id] = where
-            self._existing[event_id] = (chunk[0].where.topic, *where)
-            if row[_TYPE] == STAGE_CHANGED:
-                self._stage_change(row[_DEAL], event_id, where[0])
+            self._existing[event_id] = (accepted.topic, *where)
+            if event.event_type == STAGE_CHANGED:
+                self._stage_change(event.deal_id, event_id, where[0])
         rejected_at: set[Where] = set()
         for rejected in result.rejected:
             where = (rejected.where.partition, rejected.where.offset)

@@ -15,6 +15,7 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.rawlog import RAW_COLUMNS
 from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 TEAMS = {"north": ("n1", "n2"), "south": ("s1", "s2"), "west's": ("w'1",)}
@@ -91,34 +92,6 @@ def kpi_rows(today: date) -> list[list[object]]:
     return rows
 
 
-RAW_COLUMNS = (
-    "event_id",
-    "event_type",
-    "schema_version",
-    "occurred_at",
-    "source",
-    "rep_id",
-    "team_id",
-    "lead_id",
-    "deal_id",
-    "customer_id",
-    "activity_type",
-    "direction",
-    "deal_kind",
-    "product",
-    "amount",
-    "currency",
-    "stage",
-    "from_stage",
-    "to_stage",
-    "reason",
-    "payload",
-    "topic",
-    "partition",
-    "offset",
-)
-
-
 def raw_events(now: datetime) -> list[list[object]]:
     rows: list[list[object]] = []
     offset = 0
@@ -126,8 +99,10 @@ def raw_events(now: datetime) -> list[list[object]]:
     def add(at: datetime, event_type: str, rep: str, **fields: str) -> None:
         nonlocal offset
         offset += 1
-        row = {c: "" for c in RAW_COLUMNS}
+        row: dict[str, object] = {c: "" for c in RAW_COLUMNS}
         row.update(
+            checklist={},
+            channel="",
             event_id=str(uuid.UUID(int=offset)),
             event_type=event_type,
             schema_version=1,

@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 from kpiflow.events import parse_event
 from kpiflow.projections.definitions import DEFAULT_DEFINITION
 from kpiflow.projections.projector import Projector
-from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, raw_row
+from kpiflow.projections.rawlog import RAW_COLUMNS, row
 from kpiflow.projections.writer import KPI_ROW_COLUMNS
 
 UTC = ZoneInfo("UTC")
@@ -33,9 +33,7 @@ def insert_raw(store, events: list[dict], first_offset: int = 0) -> None:
     rows = []
     for i, e in enumerate(events):
         text = json.dumps(e)
-        rows.append(
-            raw_row(parse_event(text), text, Coordinates("sales.events", 0, first_offset + i))
-        )
+        rows.append(row(parse_event(text), text, "sales.events", 0, first_offset + i))
     store.insert("raw_event_log", rows, RAW_COLUMNS)
 
 

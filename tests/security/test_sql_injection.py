@@ -15,12 +15,14 @@ import pytest
 
 from kpiflow.commands.report import _date
 from kpiflow.errors import ConfigError
+from kpiflow.projections import rawlog
 from kpiflow.projections.definitions import DEFAULT_DEFINITION
 from kpiflow.projections.engine import KpiEngine
-from kpiflow.projections.rawlog import RAW_COLUMNS, Coordinates, read_all_records
+from kpiflow.projections.rawlog import read_all_records
 from kpiflow.projections.report import ReportQuery, build_query, fetch
 from kpiflow.projections.sqlsafe import ident
 from kpiflow.projections.writer import RevisionClock, write_changes
+from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.triage import Incoming, triage
 
 REPO = Path(__file__).resolve().parents[2]
@@ -112,7 +114,7 @@ def test_hostile_event_fields_are_stored_and_reported_as_data(ch_store):
     ]
     result = triage(batch, "EUR", {})
     assert not result.rejected  # valid events: ids are any non-blank strings
-    ch_store.insert("raw_event_log", result.rows, RAW_COLUMNS)
+    rawlog.insert(ch_store, result.accepted)
     stored = ch_store.rows(
         "SELECT rep_id, deal_id, product, checklist FROM {db}.raw_events ORDER BY offset"
     )

@@ -5,7 +5,8 @@ from __future__ import annotations
 import json
 from datetime import UTC, datetime
 
-from kpiflow.projections.rawlog import Coordinates, batch_token
+from kpiflow.projections.rawlog import batch_token
+from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.triage import Incoming, triage
 
 T = "sales.events"
@@ -35,7 +36,7 @@ def test_valid_invalid_and_ranges():
         msg(7, partition=1, deal_id="deal-2"),
     ]
     out = triage(batch, "EUR", {})
-    assert len(out.rows) == 2 and len(out.rejected) == 1
+    assert len(out.accepted) == 2 and len(out.rejected) == 1
     assert "malformed JSON" in out.rejected[0].reason and out.rejected[0].where.offset == 6
     assert out.ranges == {0: (5, 6), 1: (7, 7)}
     assert out.rejected_flags == [False, True, False]
@@ -46,30 +47,30 @@ def test_duplicate_within_batch_and_against_raw_log():
     event_id = json.loads(first.value)["event_id"]
     again = Incoming(first.value, Coordinates(T, 0, 9))
     out = triage([first, again], "EUR", {})
-    assert len(out.rows) == 1 and out.duplicates == 1
+    assert len(out.accepted) == 1 and out.duplicates == 1
     # the raw log already holds the copy from offset 1: offset 9 is a duplicate ...
     out = triage([again], "EUR", {}, existing={event_id: (T, 0, 1)})
-    assert out.rows == [] and out.duplicates == 1
+    assert out.accepted == [] and out.duplicates == 1
     # ... but offset 1 itself is a retried batch: written again, deduplicated by ClickHouse
     out = triage([first], "EUR", {}, existing={event_id: (T, 0, 1)})
-    assert len(out.rows) == 1 and out.duplicates == 0
+    assert len(out.accepted) == 1 and out.duplicates == 0
 
 
 def test_stage_change_after_a_known_terminal_is_dead_lettered():
     won_at = datetime(2026, 11, 4, 10, tzinfo=UTC)
     late_move = msg(8, occurred_at="2026-11-05T09:00:00Z", from_stage="won", to_stage="negotiation")
     out = triage([late_move], "EUR", {"deal-1": (won_at, 0, 3)})
-    assert out.rows == [] and "terminal stage" in out.rejected[0].reason
+    assert out.accepted == [] and "terminal stage" in out.rejected[0].reason
     # earlier in event time than the win: valid (the engine orders by occurred_at)
     earlier = msg(9, occurred_at="2026-11-01T09:00:00Z", from_stage="meeting", to_stage="proposal")
-    assert len(triage([earlier], "EUR", {"deal-1": (won_at, 0, 3)}).rows) == 1
+    assert len(triage([earlier], "EUR", {"deal-1": (won_at, 0, 3)}).accepted) == 1
 
 
 def test_terminal_learned_earlier_in_the_same_batch_counts():
     won = msg(1)
     after = msg(2, occurred_at="2026-11-06T09:00:00Z", from_stage="won", to_stage="lost")
     out = triage([won, after], "EUR", {})
-    assert len(out.rows) == 1 and len(out.rejected) == 1
+    assert len(out.accepted) == 1 and len(out.rejected) == 1
     assert out.new_terminals["deal-1"][2] == 1
 
 
@@ -78,7 +79,7 @@ def test_replay_keeps_decisions_when_the_terminal_arrived_later():
     # it, so it was accepted then and must be accepted again.
     won_at = datetime(2026, 11, 4, 10, tzinfo=UTC)
     replayed = msg(4, occurred_at="2026-11-05T09:00:00Z", from_stage="proposal", to_stage="lost")
-    assert len(triage([replayed], "EUR", {"deal-1": (won_at, 0, 10)}).rows) == 1
+    assert len(triage([replayed], "EUR", {"deal-1": (won_at, 0, 10)}).accepted) == 1
 
 
 def test_currency_is_checked():

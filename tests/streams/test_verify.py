@@ -14,9 +14,10 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
+from kpiflow.projections import rawlog
 from kpiflow.projections.engine.rows import KpiRow
 from kpiflow.projections.projector import Projector
-from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, existing_copies
+from kpiflow.projections.rawlog import batch_token, existing_copies
 from kpiflow.projections.verify.kpis import compare_rows
 from kpiflow.streams.deadletter import dead_letter_headers
 from kpiflow.streams.triage import triage
@@ -291,7 +292,7 @@ def run_pipeline(store, kafka: MemoryKafka, batches: list[list[tuple[int, bytes]
                 rejected.value,
                 dead_letter_headers(rejected.reason, w.topic, w.partition, w.offset),
             )
-        store.insert("raw_event_log", result.rows, RAW_COLUMNS, batch_token(TOPIC, result.ranges))
+        rawlog.insert(store, result.accepted, batch_token(TOPIC, result.ranges))
         terminals.update(result.new_terminals)
         for m in incoming_batch:
             kafka.committed_offsets[m.where.partition] = m.where.offset + 1
