@@ -9,12 +9,12 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from pathlib import Path
 
-from kpiflow.dashboards.activity import activity_dashboard
+from kpiflow.dashboards.activity_board import activity_dashboard
 from kpiflow.dashboards.defaults import Board, Options, to_text
-from kpiflow.dashboards.growth import growth_dashboard
+from kpiflow.dashboards.growth_board import growth_dashboard
 from kpiflow.dashboards.guard import InsightRankingError, insight_rankings
 from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
-from kpiflow.dashboards.pipeline import pipeline_dashboard
+from kpiflow.dashboards.pipeline_board import pipeline_dashboard
 from kpiflow.dashboards.wallboard import wallboard
 
 TEAMS_SQL = (

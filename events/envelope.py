@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import ClassVar
 
 from pydantic import BaseModel, model_validator
@@ -45,7 +44,3 @@ class Envelope(BaseModel):
     def aggregate_key(self) -> str:
         """Kafka message key: deal_id, else lead_id, else customer_id, else rep_id."""
         return aggregate_key(self.__dict__)
-
-    @property
-    def occurred(self) -> datetime:
-        return self.occurred_at

@@ -82,10 +82,6 @@ class ClickHouseSettings(BaseSettings):
     def resolved_dsn(self, data_dir: Path) -> str:
         return self.dsn or f"chdb://{(data_dir / 'clickhouse').resolve()}"
 
-    @property
-    def embedded(self) -> bool:
-        return not self.dsn or self.dsn.startswith("chdb:")
-
     def redacted(self) -> dict[str, Any]:
         return _redact(self)
 
@@ -120,7 +116,6 @@ class PipelineSettings(BaseSettings):
     project: bool = Field(
         True, description="keep KPI projections in this worker (off: raw log only)"
     )
-    exchange_rates_file: Path | None = None
 
     @field_validator("timezone")
     @classmethod

@@ -14,6 +14,11 @@ from kpiflow.events.fields import STAGES
 
 Kind = Literal["action", "result", "insight"]
 ValueType = Literal["count", "amount", "ratio", "days"]
+# How a period's value follows from its days:
+#   sum    the sum of its days' values (counts, amounts won): a quarter to date adds day rows
+#   level  the value at the period's end (pipeline_value): a quarter to date is its last day's
+#   whole  computed over the period as a whole (ratios, medians): not rebuilt from day rows
+Accumulation = Literal["sum", "level", "whole"]
 
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter")
 DIMENSIONS: tuple[str, ...] = ("all", "team", "rep")
@@ -27,6 +32,13 @@ class KpiSpec:
     value_type: ValueType
     grains: tuple[str, ...] = GRAINS
     description: str = ""
+    accumulation: Accumulation | None = None  # None: "sum" for counts and amounts, else "whole"
+
+    @property
+    def accumulates(self) -> Accumulation:
+        if self.accumulation is not None:
+            return self.accumulation
+        return "sum" if self.value_type in ("count", "amount") else "whole"
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -34,7 +46,7 @@ class KpiSpec:
 
     @property
     def additive(self) -> bool:
-        return self.value_type in ("count", "amount") and self.name != "pipeline_value"
+        return self.accumulates == "sum"
 
 
 def _catalog() -> dict[str, KpiSpec]:
@@ -59,7 +71,11 @@ def _catalog() -> dict[str, KpiSpec]:
         KpiSpec("renewals", "result", "count", description="won renewal deals"),
         KpiSpec("core_product_wins", "result", "count", description="won deals of a core product"),
         KpiSpec(
-            "pipeline_value", "result", "amount", description="open deal value at the period's end"
+            "pipeline_value",
+            "result",
+            "amount",
+            description="open deal value at the period's end",
+            accumulation="level",
         ),
         KpiSpec("deal_velocity_days", "insight", "days", description="median days opened -> won"),
         *[

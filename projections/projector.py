@@ -10,6 +10,7 @@ over from it, so nothing the raw log holds is lost or counted twice.
 from __future__ import annotations
 
 import logging
+import threading
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -42,19 +43,32 @@ class Projector:
         self.tz = tz
         self.clock = RevisionClock()
         self.states: dict[int, VersionState] = {}
+        # sync_versions/reset (the projector's thread) against progress (the state endpoint)
+        self._lock = threading.Lock()
+
+    def reset(self) -> None:
+        """Forget every version's state: the next sync rebuilds them from the raw log (a new
+        leadership, or after a failed step)."""
+        with self._lock:
+            self.states.clear()
+
+    @property
+    def has_versions(self) -> bool:
+        return bool(self.states)
 
     # -- lifecycle ------------------------------------------------------------------------
     def sync_versions(self) -> None:
         """Pick up versions registered (replay) or retired since the last call."""
         versions.ensure_default(self.store)
         active = {d.version: d for d in versions.active_versions(self.store)}
-        for number in list(self.states):
-            if number not in active:
-                del self.states[number]
-        for number, definition in active.items():
-            if number not in self.states:
-                log.info("projector: building definition version %s from the raw log", number)
-                self.states[number] = VersionState(definition, KpiEngine(definition, self.tz))
+        with self._lock:
+            for number in list(self.states):
+                if number not in active:
+                    del self.states[number]
+            for number, definition in active.items():
+                if number not in self.states:
+                    log.info("projector: building definition version %s from the raw log", number)
+                    self.states[number] = VersionState(definition, KpiEngine(definition, self.tz))
 
     def step(self) -> int:
         """One bounded unit of work: a bulk chunk of the first unbuilt version (a replay), and
@@ -133,6 +147,9 @@ class Projector:
         return len(records)
 
     def progress(self) -> dict[int, dict[str, int | bool]]:
+        """Per version: built or not, bulk progress, events applied. Safe from any thread."""
+        with self._lock:
+            states = list(self.states.items())
         return {
             n: {
                 "built": s.built,
@@ -140,5 +157,5 @@ class Projector:
                 "total": s.bulk_total,
                 "events": s.engine.event_count,
             }
-            for n, s in self.states.items()
+            for n, s in states
         }

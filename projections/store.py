@@ -12,7 +12,7 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from pathlib import Path
-from typing import Any, Protocol
+from typing import Any
 
 from kpiflow.errors import RuntimeServiceError, StoreBusyError
 from kpiflow.projections.sqlsafe import ident, render
@@ -22,21 +22,6 @@ JSON_SETTINGS = {
     "output_format_json_quote_64bit_integers": 0,
     "output_format_json_quote_decimals": 0,
 }
-
-
-class Store(Protocol):
-    database: str
-
-    def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]: ...
-    def command(self, sql: str, params: dict[str, Any] | None = None) -> None: ...
-    def insert(
-        self,
-        table: str,
-        rows: Sequence[Sequence[Any]],
-        columns: Sequence[str],
-        token: str | None = None,
-    ) -> None: ...
-    def close(self) -> None: ...
 
 
 class ClickHouseStore:

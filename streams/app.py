@@ -143,18 +143,18 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
             cycle += 1
             if not app.is_leader():
                 if was_leader:
-                    projector.states.clear()  # a new leadership starts from the raw log
+                    await project_io.run(projector.reset)  # a new leadership starts afresh
                 was_leader = False
                 await asyncio.sleep(1.0)
                 continue
             try:
-                if not was_leader or cycle % 10 == 0 or not projector.states:
+                if not was_leader or cycle % 10 == 0 or not projector.has_versions:
                     await project_io.run(projector.sync_versions)
                 applied = await project_io.run(projector.step)
                 was_leader = True
             except Exception:  # noqa: BLE001 - keep the worker alive; the raw log is safe
                 log.exception("projector step failed; retrying from the raw log")
-                projector.states.clear()
+                await project_io.run(projector.reset)
                 await asyncio.sleep(2.0)
                 continue
             if not applied:
@@ -169,7 +169,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
             "leader": app.is_leader() if app.consumer else False,
         }
 
-    install_views(app, io, token, state)
+    # The gateway has its own client and thread too: a long `verify` or `report` through it
+    # never delays an ingest insert.
+    install_views(app, ClickHouseIO(store.clone()), token, state)
 
     @app.on_before_shutdown.connect
     async def _cleanup(app, **kwargs) -> None:  # noqa: ARG001

@@ -1,15 +1,67 @@
-"""Blocking ClickHouse calls from async code: one dedicated thread, calls run in order."""
+"""Blocking ClickHouse calls from async code: one dedicated thread per client, calls in order.
+
+`run_retrying` retries only what can pass by itself (a lost connection, a timeout, a full disk,
+too many parts, memory pressure ...), with exponential backoff and a log line per attempt. Any
+other error (a bad statement, a value the column cannot hold, a bug) is raised at once, so the
+worker exits without acknowledging the batch instead of retrying it forever.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, TypeVar
 
+from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
+from tenacity import AsyncRetrying, RetryCallState, retry_if_exception, wait_exponential
+
 T = TypeVar("T")
 log = logging.getLogger("kpiflow.clickhouse")
+
+# ClickHouse error codes that pass by themselves (src/Common/ErrorCodes.cpp).
+TRANSIENT_CODES = frozenset(
+    {
+        74,  # CANNOT_READ_FROM_FILE_DESCRIPTOR
+        75,  # CANNOT_WRITE_TO_FILE_DESCRIPTOR (a full disk on write)
+        159,  # TIMEOUT_EXCEEDED
+        160,  # TOO_SLOW
+        202,  # TOO_MANY_SIMULTANEOUS_QUERIES
+        203,  # NO_FREE_CONNECTION
+        209,  # SOCKET_TIMEOUT
+        210,  # NETWORK_ERROR
+        241,  # MEMORY_LIMIT_EXCEEDED
+        242,  # TABLE_IS_READ_ONLY (a replica that lost its keeper session)
+        243,  # NOT_ENOUGH_SPACE
+        252,  # TOO_MANY_PARTS
+        279,  # ALL_CONNECTION_TRIES_FAILED
+        285,  # TOO_FEW_LIVE_REPLICAS
+        319,  # UNKNOWN_STATUS_OF_INSERT
+        425,  # SYSTEM_ERROR (an errno such as ENOSPC or EIO)
+        439,  # CANNOT_SCHEDULE_TASK
+        999,  # KEEPER_EXCEPTION
+        1000,  # POCO_EXCEPTION (I/O below ClickHouse)
+    }
+)
+_CODE = re.compile(r"\bCode: (\d+)\b")
+_SPACE = ("no space left", "not enough space", "cannot reserve")
+
+
+def is_transient(exc: BaseException) -> bool:
+    """Whether retrying the same call later can succeed."""
+    if isinstance(exc, OperationalError | ConnectionError | TimeoutError):
+        return True
+    if isinstance(exc, OSError):  # the disk, the network
+        return True
+    text = str(exc)
+    if any(s in text.lower() for s in _SPACE):
+        return True
+    if isinstance(exc, DatabaseError):
+        code = _CODE.search(text)
+        return code is not None and int(code.group(1)) in TRANSIENT_CODES
+    return False
 
 
 class ClickHouseIO:
@@ -23,19 +75,30 @@ class ClickHouseIO:
     async def run_retrying(
         self, what: str, fn: Callable[..., T], *args: Any, max_delay: float = 10.0
     ) -> T:
-        """Retry until it succeeds: a batch is never acknowledged and skipped."""
-        delay = 0.2
-        attempt = 0
-        while True:
-            try:
+        """Retry transient failures until the call succeeds (a batch is never acknowledged and
+        skipped); raise anything else at once."""
+
+        def before_sleep(state: RetryCallState) -> None:
+            exc = state.outcome.exception() if state.outcome else None
+            delay = state.next_action.sleep if state.next_action else 0.0
+            log.warning(
+                "%s failed (attempt %s), retrying in %.1fs: %s",
+                what,
+                state.attempt_number,
+                delay,
+                exc,
+            )
+
+        retrying = AsyncRetrying(
+            retry=retry_if_exception(is_transient),
+            wait=wait_exponential(multiplier=0.2, min=0.2, max=max_delay),
+            before_sleep=before_sleep,
+            reraise=True,
+        )
+        async for attempt in retrying:
+            with attempt:
                 return await self.run(fn, *args)
-            except Exception as exc:  # noqa: BLE001 - any ClickHouse/network failure: retry
-                attempt += 1
-                log.warning(
-                    "%s failed (attempt %s), retrying in %.1fs: %s", what, attempt, delay, exc
-                )
-                await asyncio.sleep(delay)
-                delay = min(delay * 2, max_delay)
+        raise AssertionError("unreachable: tenacity either returns or raises")
 
     def shutdown(self) -> None:
         self._pool.shutdown(wait=True)

@@ -44,7 +44,7 @@ def kafka_bootstrap():
         yield given
         return
     from kpiflow.runtime import kafka as runtime
-    from tests.support.pipeline import free_port
+    from tests.support.pipeline_env import free_port
 
     data_dir = Path(tempfile.mkdtemp(prefix="kpiflow-test-kafka-"))
     port = free_port()
@@ -59,9 +59,9 @@ def kafka_bootstrap():
 @pytest.fixture
 def pipeline(kafka_bootstrap, tmp_path):
     """Topics, consumer group, data dir and ports of one test; its workers stop at the end."""
-    from tests.support.pipeline import Pipeline
+    from tests.support.pipeline_env import PipelineEnv
 
-    p = Pipeline(kafka_bootstrap, tmp_path)
+    p = PipelineEnv(kafka_bootstrap, tmp_path)
     p.create_topics()
     yield p
     p.stop_all()

@@ -14,7 +14,7 @@ from grafana_foundation_sdk.builders import dashboard as dash
 from grafana_foundation_sdk.models import common as cm
 from grafana_foundation_sdk.models import dashboard as model
 
-from kpiflow.dashboards.activity import UID as ACTIVITY_UID
+from kpiflow.dashboards.activity_board import UID as ACTIVITY_UID
 from kpiflow.dashboards.defaults import Options, Sql, prepare, thresholds
 from kpiflow.dashboards.guard import require_rankable
 from kpiflow.projections.catalog import kpi as catalog_kpi

@@ -341,7 +341,7 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
             f"the plan measures with definition v{planned}, but v{live_version} is live: "
             f"these are v{live_version}'s numbers until v{planned} is promoted (`kpiflow promote`)"
         )
-    insights = [k for k in kpis if k != "pipeline_value" and not _additive(k)]
+    insights = [k for k in kpis if _accumulates(k) == "whole"]
     if not live and insights:
         notes.append(
             f"as of a past day: {', '.join(insights)} show the quarter so far (ratios and medians "
@@ -352,10 +352,10 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
     return Board(effective, rows, as_of, source, s.pipeline.currency, team, tuple(notes))
 
 
-def _additive(kpi: str) -> bool:
+def _accumulates(kpi: str) -> str:
     from kpiflow.projections.catalog import CATALOG
 
-    return CATALOG[kpi].additive
+    return CATALOG[kpi].accumulates
 
 
 def flow(

@@ -12,7 +12,7 @@ from datetime import date
 
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine.aggregates import SumStore
-from kpiflow.projections.engine.periods import Calendar
+from kpiflow.projections.engine.periods import PeriodCalendar
 from kpiflow.projections.engine.rows import Slot
 
 ACTION_KPIS = ("activities", "outbound_contacts", "activity_points")
@@ -32,7 +32,7 @@ class ActivityCounter:
         outbound = activity_type in OUTBOUND_TYPES and direction in ("outbound", "")
         return int(outbound), self._points.get(activity_type, 0)
 
-    def flush(self, calendar: Calendar, sums: SumStore) -> tuple[date, date] | None:
+    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> tuple[date, date] | None:
         """Fold the pending counters into `sums`; return the (first, last) local date seen."""
         if not self.pending:
             return None

@@ -16,7 +16,7 @@ from typing import Any
 from kpiflow.projections.engine.rows import Slot, Value
 
 
-class Store:
+class SlotStore:
     """Cells per KPI and slot, plus the slots touched since `take_dirty`."""
 
     def __init__(self, kpis: Iterable[str]) -> None:
@@ -44,7 +44,7 @@ class Store:
                     yield kpi, slot
 
 
-class SumStore(Store):
+class SumStore(SlotStore):
     """Counts and amounts: cell = [contributions, total]. Amount KPIs total in Decimal."""
 
     def __init__(self, counts: Iterable[str], amounts: Iterable[str]) -> None:
@@ -77,7 +77,7 @@ class SumStore(Store):
             dirty.add(slot)
 
 
-class RatioStore(Store):
+class RatioStore(SlotStore):
     """close_rate: cell = [won, closed]; no cell when nothing closed."""
 
     def value_of(self, cell: list) -> Value:

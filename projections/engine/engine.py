@@ -26,15 +26,15 @@ from kpiflow.events import EVENT_TYPES
 from kpiflow.projections.catalog import CATALOG
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine.activities import ACTION_KPIS, ActivityCounter
-from kpiflow.projections.engine.aggregates import RatioStore, Store, SumStore
+from kpiflow.projections.engine.aggregates import RatioStore, SlotStore, SumStore
 from kpiflow.projections.engine.customers import Customers
 from kpiflow.projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
 from kpiflow.projections.engine.families import Family
 from kpiflow.projections.engine.growth import Growth
 from kpiflow.projections.engine.leads import LeadTracker
 from kpiflow.projections.engine.medians import MedianStore
-from kpiflow.projections.engine.periods import Calendar
-from kpiflow.projections.engine.pipeline import Pipeline
+from kpiflow.projections.engine.periods import PeriodCalendar
+from kpiflow.projections.engine.pipeline_value import PipelineValue
 from kpiflow.projections.engine.rows import KpiRow, RowKey, Value, row_from
 from kpiflow.projections.records import EventRecord
 
@@ -62,7 +62,7 @@ class KpiEngine:
     def __init__(self, definition: Definition, tz: ZoneInfo) -> None:
         self.definition = definition
         self.tz = tz
-        self._calendar = Calendar(tz)
+        self._calendar = PeriodCalendar(tz)
         self._seen: set[str] = set()
         self._first: date | None = None  # local date of the first event (any type)
         self._last: date | None = None
@@ -72,10 +72,10 @@ class KpiEngine:
         self._sums = SumStore(COUNT_KPIS, AMOUNT_KPIS)
         self._medians = MedianStore(MEDIAN_KPIS)
         self._ratios = RatioStore(RATIO_KPIS)
-        self._pipeline = Pipeline()
+        self._pipeline = PipelineValue()
         self._growth = Growth()
         self._customers = Customers()
-        self._stores: tuple[Store, ...] = (self._sums, self._medians, self._ratios)
+        self._stores: tuple[SlotStore, ...] = (self._sums, self._medians, self._ratios)
         self._families: tuple[Family, ...] = (self._pipeline, self._growth, self._customers)
         self._emitted: dict[RowKey, Value] = {}
 

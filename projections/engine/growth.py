@@ -25,7 +25,6 @@ MOM, YOY, YOY_CHANGE = (
     "new_business_growth_yoy",
     "new_business_growth_yoy_change",
 )
-GROWTH_KPIS = (MOM, YOY, YOY_CHANGE)
 
 
 class Growth(Family):

@@ -11,7 +11,7 @@ from datetime import date
 
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine.aggregates import SumStore
-from kpiflow.projections.engine.periods import Calendar, micros
+from kpiflow.projections.engine.periods import PeriodCalendar, micros
 from kpiflow.projections.records import EventRecord
 
 # (micros, seq, event_id, local date, team, rep)
@@ -45,7 +45,7 @@ class LeadTracker:
             self._first[record.lead_id] = candidate
             self._dirty.add(record.lead_id)
 
-    def flush(self, calendar: Calendar, sums: SumStore) -> None:
+    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> None:
         for lead in self._dirty:
             new = self._first[lead]
             old = self._counted.get(lead)

@@ -11,7 +11,7 @@ from __future__ import annotations
 from bisect import bisect_left, insort
 from collections.abc import Iterable
 
-from kpiflow.projections.engine.aggregates import Store
+from kpiflow.projections.engine.aggregates import SlotStore
 from kpiflow.projections.engine.rows import Slot
 
 
@@ -23,7 +23,7 @@ def median(ordered: list[float]) -> float:
     return (ordered[middle - 1] + ordered[middle]) / 2
 
 
-class MedianStore(Store):
+class MedianStore(SlotStore):
     def value_of(self, cell: list[float]) -> float:
         return median(cell)
 

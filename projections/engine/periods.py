@@ -1,6 +1,6 @@
 """Local dates, periods and the row slots an event lands in, in the reporting time zone.
 
-`Calendar` caches what it computes (one engine owns one calendar; nothing is global):
+`PeriodCalendar` caches what it computes (one engine owns one calendar; nothing is global):
 - the local date of an instant, per UTC hour: every instant of a UTC hour has the same local
   date unless the hour holds a local midnight or an offset change (then it converts exactly);
 - the four period starts of a local date (day, ISO week from Monday, month, calendar quarter);
@@ -65,7 +65,7 @@ def periods_between(grain: str, first: date, last: date) -> list[tuple[date, dat
     return out
 
 
-class Calendar:
+class PeriodCalendar:
     def __init__(self, tz: ZoneInfo) -> None:
         self.tz = tz
         self._hours: dict[float, date | Literal[False]] = {}  # UTC hour -> its local date, or False

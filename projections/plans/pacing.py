@@ -33,7 +33,6 @@ from kpiflow.projections.plans.model import EffectivePlan, Targets
 
 Accumulation = Literal["sum", "latest"]
 ActualKey = tuple[str, str, str]  # (kpi, dimension_kind, dimension)
-DIMENSION_ORDER = {"all": 0, "team": 1, "rep": 2}
 AT_RISK_PACE = 0.9  # pace from here to 1 shows as "at risk" (yellow) on the board
 
 

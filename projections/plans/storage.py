@@ -226,8 +226,9 @@ def load_actuals(
     """Quarter-to-date values of `kpis` (live definition version, `kpi_values`).
 
     live (as_of is today or later): the quarter-grain rows, exactly what `kpi_pacing` reads.
-    A past as_of: additive KPIs sum their day rows up to and including as_of; pipeline_value is
-    its day rows on the last day up to as_of that has data; insight KPIs stay the quarter row
+    A past as_of: additive KPIs sum their day rows up to and including as_of; a level KPI
+    (pipeline_value) is its day rows on the last day up to as_of that has data; the others stay
+    the quarter row
     (medians and ratios cannot be rebuilt from day rows), which the board points out.
     """
     names = list(kpis)
@@ -249,15 +250,16 @@ def load_actuals(
             {"q": quarter.start, "d": as_of, "kpis": additive},
         ):
             out[(r["kpi"], r["dimension_kind"], r["dimension"])] = float(r["value"])
-    if "pipeline_value" in names:
-        out = {k: v for k, v in out.items() if k[0] != "pipeline_value"}
+    levels = [k for k in names if CATALOG[k].accumulates == "level"]
+    if levels:
+        out = {k: v for k, v in out.items() if k[0] not in levels}
         for r in store.rows(
             "SELECT kpi, dimension_kind, dimension, value FROM {db}.kpi_values "
-            "WHERE kpi = 'pipeline_value' AND grain = 'day' AND period_start = ("
-            "  SELECT max(period_start) FROM {db}.kpi_values WHERE kpi = 'pipeline_value' "
-            "  AND grain = 'day' AND dimension_kind = 'all' "
-            "  AND period_start >= {q:Date} AND period_start <= {d:Date})",
-            {"q": quarter.start, "d": as_of},
+            "WHERE kpi IN {kpis:Array(String)} AND grain = 'day' AND (kpi, period_start) IN ("
+            "  SELECT kpi, max(period_start) FROM {db}.kpi_values "
+            "  WHERE kpi IN {kpis:Array(String)} AND grain = 'day' AND dimension_kind = 'all' "
+            "  AND period_start >= {q:Date} AND period_start <= {d:Date} GROUP BY kpi)",
+            {"q": quarter.start, "d": as_of, "kpis": levels},
         ):
             out[(r["kpi"], r["dimension_kind"], r["dimension"])] = float(r["value"])
     return out

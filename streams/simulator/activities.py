@@ -8,10 +8,10 @@ from __future__ import annotations
 
 from random import Random
 
-from kpiflow.streams.simulator.catalog import poisson
-from kpiflow.streams.simulator.clock import Calendar
+from kpiflow.streams.simulator.clock import DayCalendar
+from kpiflow.streams.simulator.deal_flow import SOURCE, DealFlow, Scheduled
 from kpiflow.streams.simulator.org import Org
-from kpiflow.streams.simulator.pipeline import SOURCE, Pipeline, Scheduled
+from kpiflow.streams.simulator.sales_facts import poisson
 
 # Busyness by weekday (Monday..Sunday), relative to `activity_per_rep_per_day`.
 DAY_FACTOR = (1.05, 1.0, 1.0, 0.97, 0.85, 0.07, 0.04)
@@ -93,14 +93,14 @@ _WEEKDAY_STARTS = _table([(h * 3600, w) for h, w in WEEKDAY_HOURS.items()], 1000
 _WEEKEND_STARTS = _table([(h * 3600, w) for h, w in WEEKEND_HOURS.items()], 1000)
 
 
-def rep_day_weight(calendar: Calendar, org: Org) -> float:
+def rep_day_weight(calendar: DayCalendar, org: Org) -> float:
     """Expected activities of the whole history per unit of `activity_per_rep_per_day`."""
     factors = sum(DAY_FACTOR[calendar.weekday(d)] for d in range(calendar.days))
     return factors * sum(rep.pace for rep in org.reps)
 
 
 def activities_of_day(
-    day: int, calendar: Calendar, org: Org, pipeline: Pipeline, rng: Random, rate: float
+    day: int, calendar: DayCalendar, org: Org, pipeline: DealFlow, rng: Random, rate: float
 ) -> list[Scheduled]:
     """Every rep's activities of one local day (unsorted)."""
     weekday = calendar.weekday(day)

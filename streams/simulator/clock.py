@@ -60,7 +60,7 @@ class DayClock:
         return rfc3339(self.instant(sec), self.zone)
 
 
-class Calendar:
+class DayCalendar:
     """Day indexes 0..days-1 from `start`; workdays are Monday to Friday."""
 
     def __init__(self, start: date, days: int, zone: ZoneInfo) -> None:

@@ -74,10 +74,6 @@ class OrgConfig:
     def zone(self) -> ZoneInfo:
         return ZoneInfo(self.timezone)
 
-    @property
-    def rep_count(self) -> int:
-        return self.teams * self.reps_per_team
-
     @classmethod
     def quarter_before(cls, today: date, **settings) -> OrgConfig:
         """A config whose history is the whole calendar quarter before `today`'s quarter."""

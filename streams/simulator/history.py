@@ -8,25 +8,25 @@ from random import Random
 from typing import Any
 
 from kpiflow.streams.simulator.activities import activities_of_day, rep_day_weight
-from kpiflow.streams.simulator.clock import Calendar, hms_table
+from kpiflow.streams.simulator.clock import DayCalendar, hms_table
 from kpiflow.streams.simulator.config import OrgConfig, stream_seed
+from kpiflow.streams.simulator.deal_flow import DealFlow
 from kpiflow.streams.simulator.ids import uuid4_text
 from kpiflow.streams.simulator.org import Org, build_org
-from kpiflow.streams.simulator.pipeline import Pipeline
 
 _BY_SECOND = itemgetter(0)
 
 
-def _org(cfg: OrgConfig) -> tuple[Org, Calendar, Random]:
+def _org(cfg: OrgConfig) -> tuple[Org, DayCalendar, Random]:
     """The org, then the same random stream goes on to the pipeline (not the activity rate)."""
     rng = Random(stream_seed(cfg, "org", with_activity_rate=False))
-    return build_org(cfg, rng), Calendar(cfg.start, cfg.days, cfg.zone), rng
+    return build_org(cfg, rng), DayCalendar(cfg.start, cfg.days, cfg.zone), rng
 
 
-def build_world(cfg: OrgConfig) -> tuple[Org, Calendar, Pipeline]:
+def build_world(cfg: OrgConfig) -> tuple[Org, DayCalendar, DealFlow]:
     """The org, its calendar and its pipeline before the first day (book of customers seeded)."""
     org, calendar, rng = _org(cfg)
-    return org, calendar, Pipeline(cfg, org, calendar, rng)
+    return org, calendar, DealFlow(cfg, org, calendar, rng)
 
 
 def simulate_history(cfg: OrgConfig) -> Iterator[dict[str, Any]]:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from random import Random
-
 # uuid.UUID(version=4) clears the variant and version bits, then sets variant RFC 4122 and 4.
 _KEEP = ~((0xC000 << 48) | (0xF000 << 64)) & ((1 << 128) - 1)
 _SET = (0x8000 << 48) | (4 << 76)
@@ -13,7 +11,3 @@ def uuid4_text(bits: int) -> str:
     """str(uuid.UUID(int=bits, version=4)), about four times faster."""
     h = "%032x" % (bits & _KEEP | _SET)
     return f"{h[:8]}-{h[8:12]}-{h[12:16]}-{h[16:20]}-{h[20:]}"
-
-
-def next_event_id(rng: Random) -> str:
-    return uuid4_text(rng.getrandbits(128))

@@ -21,14 +21,14 @@ from random import Random
 from typing import Any
 
 from kpiflow.errors import ConfigError
-from kpiflow.streams.simulator import catalog
+from kpiflow.streams.simulator import sales_facts as facts
 from kpiflow.streams.simulator.activities import KIND_TABLE
 from kpiflow.streams.simulator.clock import rfc3339
 from kpiflow.streams.simulator.config import OrgConfig, stream_seed
+from kpiflow.streams.simulator.deal_flow import CHURN_AFTER_LOST_RENEWAL, HANDOVER, SOURCE, Customer
 from kpiflow.streams.simulator.history import build_world
 from kpiflow.streams.simulator.ids import uuid4_text
 from kpiflow.streams.simulator.org import Org, Rep
-from kpiflow.streams.simulator.pipeline import CHURN_AFTER_LOST_RENEWAL, HANDOVER, SOURCE, Customer
 
 # Share of each kind of step; a step whose pool is empty becomes an activity.
 STEPS = (
@@ -84,7 +84,7 @@ class LiveOrg:
         }  # fmt: skip
 
     def next_event(self) -> dict[str, Any]:
-        event = self._steps[catalog.pick(self.rng, STEPS)]()
+        event = self._steps[facts.pick(self.rng, STEPS)]()
         return event if event is not None else self._activity()
 
     # ---- steps ------------------------------------------------------------------------------
@@ -118,7 +118,7 @@ class LiveOrg:
             return None
         rep = self._reps_by_pace[rng.randrange(len(self._reps_by_pace))]
         channel = (
-            "inbound-web" if rng.random() < 0.3 else catalog.pick(rng, catalog.REP_SOURCED_CHANNELS)
+            "inbound-web" if rng.random() < 0.3 else facts.pick(rng, facts.REP_SOURCED_CHANNELS)
         )
         lead_id = self._next_id("lead")
         state.waiting.append((lead_id, rep, channel))
@@ -128,13 +128,13 @@ class LiveOrg:
         rng, state = self.rng, self.state
         if state.unqualified and (not state.waiting or rng.random() < 0.25):
             lead_id, rep, previous = state.unqualified.pop(rng.randrange(len(state.unqualified)))
-            checklist = catalog.reassessed(rng, previous)
+            checklist = facts.reassessed(rng, previous)
         elif state.waiting:
             lead_id, rep, channel = state.waiting.pop(rng.randrange(len(state.waiting)))
-            checklist = catalog.first_checklist(rng, channel)
+            checklist = facts.first_checklist(rng, channel)
         else:
             return None
-        if catalog.is_qualified(checklist):
+        if facts.is_qualified(checklist):
             state.qualified.append((lead_id, rep))
         elif len(state.unqualified) < 50 * len(self.org.reps):
             state.unqualified.append((lead_id, rep, checklist))
@@ -150,7 +150,7 @@ class LiveOrg:
         if state.qualified and rng.random() < 0.75:
             lead_id, rep = state.qualified.pop(rng.randrange(len(state.qualified)))
             customer, kind = Customer(self._next_id("cust"), rep), "new_business"
-            product, cents = catalog.new_business_offer(rng)
+            product, cents = facts.new_business_offer(rng)
         else:
             customer = self._any(c for c in state.customers if id(c) not in busy)
             if customer is None:
@@ -158,15 +158,13 @@ class LiveOrg:
             lead_id, rep = None, customer.owner
             kind = "renewal" if rng.random() < 0.4 else "upsell"
             if kind == "upsell":
-                product, cents = catalog.upsell_offer(
-                    rng, customer.product, customer.contract_cents
-                )
+                product, cents = facts.upsell_offer(rng, customer.product, customer.contract_cents)
             else:
                 product, cents = (
                     customer.product,
-                    catalog.renewal_amount(rng, customer.contract_cents),
+                    facts.renewal_amount(rng, customer.contract_cents),
                 )
-        path = catalog.stage_path(rng, kind)
+        path = facts.stage_path(rng, kind)
         handover = rng.randrange(1, len(path)) if rng.random() < HANDOVER else None
         deal = LiveDeal(
             self._next_id("deal"),
@@ -186,7 +184,7 @@ class LiveOrg:
         fields |= {
             "deal_kind": kind,
             "product": product,
-            "amount": catalog.money(cents),
+            "amount": facts.money(cents),
             "currency": self.cfg.currency,
             "stage": deal.stage,
         }
@@ -214,13 +212,13 @@ class LiveOrg:
         if not self.state.deals:
             return None
         deal = self.state.deals[self.rng.randrange(len(self.state.deals))]
-        deal.cents = catalog.changed_amount(self.rng, deal.cents, deal.stage)
+        deal.cents = facts.changed_amount(self.rng, deal.cents, deal.stage)
         return self._event(
             deal.owner,
             "deal.amount_changed",
             {
                 "deal_id": deal.deal_id,
-                "amount": catalog.money(deal.cents),
+                "amount": facts.money(deal.cents),
                 "currency": self.cfg.currency,
             },
         )
@@ -256,7 +254,7 @@ class LiveOrg:
 
     def _gone(self, customer: Customer) -> dict[str, Any]:
         fields = {"customer_id": customer.customer_id}
-        reason = catalog.churn_reason(self.rng)
+        reason = facts.churn_reason(self.rng)
         if reason is not None:
             fields["reason"] = reason
         return self._event(customer.owner, "customer.churned", fields)

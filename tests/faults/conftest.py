@@ -1,7 +1,7 @@
 """Fault tests: real worker and broker processes are killed, stopped and restarted.
 
 The session broker `kafka_bootstrap` comes from tests/conftest.py (one broker for the whole run);
-`Pipeline` and `WorkerProcess` from tests/support/pipeline.py. This `pipeline` fixture adds
+`PipelineEnv` and `WorkerProcess` from tests/support/pipeline.py. This `pipeline` fixture adds
 small batches, so a few thousand events make many micro-batches.
 """
 
@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.support.pipeline import Pipeline
+from tests.support.pipeline_env import PipelineEnv
 
 # Small batches so that a few thousand events make many micro-batches (crash windows by number).
 FAULT_ENV = {"KPIFLOW_BATCH_SIZE": "200", "KPIFLOW_POISON_CAP": "10000"}
@@ -17,7 +17,7 @@ FAULT_ENV = {"KPIFLOW_BATCH_SIZE": "200", "KPIFLOW_POISON_CAP": "10000"}
 
 @pytest.fixture
 def pipeline(kafka_bootstrap, tmp_path):
-    p = Pipeline(kafka_bootstrap, tmp_path)
+    p = PipelineEnv(kafka_bootstrap, tmp_path)
     p.env.update(FAULT_ENV)
     p.create_topics()
     yield p

@@ -26,7 +26,7 @@ from kpiflow.streams.deadletter import (
 from kpiflow.streams.producer import EventPublisher, make_producer
 from kpiflow.streams.simulator import OrgConfig, simulate_history
 from kpiflow.streams.simulator.noise import with_noise
-from tests.support.pipeline import REPO, read_topic
+from tests.support.pipeline_env import REPO, read_topic
 
 
 @cache

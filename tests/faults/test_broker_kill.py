@@ -17,7 +17,7 @@ from tests.faults.helpers import (
     publish,
     run_verify,
 )
-from tests.support.pipeline import Pipeline, free_port
+from tests.support.pipeline_env import PipelineEnv, free_port
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -38,7 +38,7 @@ def own_broker(tmp_path):
 
 def test_broker_sigkill_under_load_loses_nothing_and_counts_nothing_twice(own_broker, tmp_path):
     runtime, data_dir, ports = own_broker
-    pipeline = Pipeline(f"127.0.0.1:{ports['port']}", tmp_path)
+    pipeline = PipelineEnv(f"127.0.0.1:{ports['port']}", tmp_path)
     pipeline.env.update({"KPIFLOW_BATCH_SIZE": "100"})
     pipeline.create_topics()
     try:

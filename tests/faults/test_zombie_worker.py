@@ -27,7 +27,7 @@ from tests.faults.helpers import (
     publish,
     run_verify,
 )
-from tests.support.pipeline import free_port
+from tests.support.pipeline_env import free_port
 
 CH_DSN = os.environ.get("KPIFLOW_TEST_CLICKHOUSE_DSN", "")
 

@@ -9,7 +9,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpiflow.projections.engine.periods import (
-    Calendar,
+    PeriodCalendar,
     next_period,
     period_starts,
     periods_between,
@@ -53,7 +53,7 @@ def test_period_steps() -> None:
 
 
 def test_local_midnight_and_dst_in_amsterdam() -> None:
-    calendar = Calendar(ZoneInfo("Europe/Amsterdam"))
+    calendar = PeriodCalendar(ZoneInfo("Europe/Amsterdam"))
     utc = UTC
     last_moment = datetime(2026, 10, 25, 22, 59, 59, 999999, tzinfo=utc)
     assert calendar.local_date(last_moment) == date(2026, 10, 25)
@@ -89,7 +89,7 @@ ZONES = [
 )
 def test_cached_local_date_is_the_exact_one(zone: str, instants: list[datetime]) -> None:
     tz = ZoneInfo(zone)
-    calendar = Calendar(tz)
+    calendar = PeriodCalendar(tz)
     for instant in instants * 2:  # the second pass reads the per-hour cache
         assert calendar.local_date(instant) == instant.astimezone(tz).date()
 
@@ -98,7 +98,7 @@ def test_cached_local_date_over_a_whole_year_every_quarter_hour() -> None:
     step = timedelta(minutes=15)
     for zone in ZONES:
         tz = ZoneInfo(zone)
-        calendar = Calendar(tz)
+        calendar = PeriodCalendar(tz)
         instant = datetime(2026, 1, 1, tzinfo=UTC) + timedelta(minutes=7)
         end = datetime(2027, 1, 1, tzinfo=UTC)
         while instant < end:

@@ -33,7 +33,7 @@ from kpiflow.streams.verify.logcheck import (
 )
 from kpiflow.streams.verify.replay import TopicReplay, incoming
 from kpiflow.streams.verify.topics import Record
-from tests.support.pipeline import free_port
+from tests.support.pipeline_env import free_port
 
 TOPIC = "t.events"
 DLQ = "t.events.dlq"

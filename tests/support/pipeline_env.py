@@ -23,7 +23,7 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-class Pipeline:
+class PipelineEnv:
     """Names and settings of one test's pipeline: its own topics, group, data dir, ports."""
 
     def __init__(self, bootstrap: str, base: Path, partitions: int = 3) -> None:
@@ -117,7 +117,7 @@ class Pipeline:
 
 
 class WorkerProcess:
-    def __init__(self, pipeline: Pipeline, extra_env: dict[str, str]) -> None:
+    def __init__(self, pipeline: PipelineEnv, extra_env: dict[str, str]) -> None:
         self.pipeline = pipeline
         env = {**os.environ, **pipeline.env, **extra_env}
         env.pop("KPIFLOW_TEST_CHDB_DSN", None)

@@ -1,6 +1,6 @@
 """Leads, deals and customers of the history, planned day by day.
 
-`Pipeline.advance(day)` plans what starts that day (new leads, renewals coming up, upsells,
+`DealFlow.advance(day)` plans what starts that day (new leads, renewals coming up, upsells,
 churn) and returns the events that fall on it. A lead or deal is planned whole when it starts:
 its assessments or its stage path, amount changes and hand-over are drawn at once and their
 events go into the buckets of later days, so a deal never moves after won or lost and its stages
@@ -16,8 +16,8 @@ from dataclasses import dataclass, field
 from random import Random
 from typing import Any
 
-from kpiflow.streams.simulator import catalog
-from kpiflow.streams.simulator.clock import Calendar
+from kpiflow.streams.simulator import sales_facts as facts
+from kpiflow.streams.simulator.clock import DayCalendar
 from kpiflow.streams.simulator.config import OrgConfig
 from kpiflow.streams.simulator.org import Org, Rep
 
@@ -81,8 +81,8 @@ class TradeShow:
     lead_days: dict[int, float] = field(default_factory=dict)  # day -> leads per attending rep
 
 
-class Pipeline:
-    def __init__(self, cfg: OrgConfig, org: Org, calendar: Calendar, rng: Random) -> None:
+class DealFlow:
+    def __init__(self, cfg: OrgConfig, org: Org, calendar: DayCalendar, rng: Random) -> None:
         self.cfg = cfg
         self.org = org
         self.cal = calendar
@@ -121,8 +121,8 @@ class Pipeline:
     def _rep_leads(self, day: int) -> None:
         rng = self.rng
         for rep in self.org.reps:
-            for _ in range(catalog.poisson(rng, LEADS_PER_REP_DAY * rep.pace)):
-                channel = catalog.pick(rng, catalog.REP_SOURCED_CHANNELS)
+            for _ in range(facts.poisson(rng, LEADS_PER_REP_DAY * rep.pace)):
+                channel = facts.pick(rng, facts.REP_SOURCED_CHANNELS)
                 self._new_lead(day, self._work_sec(), rep, channel)
 
     def _trade_show_leads(self, day: int) -> None:
@@ -132,7 +132,7 @@ class Pipeline:
                 continue
             for rep in self.org.reps:
                 if rep.team in show.teams:
-                    for _ in range(catalog.poisson(self.rng, mean)):
+                    for _ in range(facts.poisson(self.rng, mean)):
                         self._new_lead(day, self._work_sec(), rep, show.channel)
 
     def _inbound_leads(self, day: int) -> None:
@@ -140,7 +140,7 @@ class Pipeline:
         rng = self.rng
         share = 1.0 if self.cal.is_workday(day) else 0.35
         for reps in self.org.team_reps:
-            for _ in range(catalog.poisson(rng, INBOUND_PER_REP_DAY * len(reps) * share)):
+            for _ in range(facts.poisson(rng, INBOUND_PER_REP_DAY * len(reps) * share)):
                 rep = reps[rng.randrange(len(reps))]
                 self._new_lead(day, rng.randint(6 * 3600, 23 * 3600), rep, "inbound-web")
 
@@ -171,7 +171,7 @@ class Pipeline:
         if rng.random() >= ASSESSED:
             return
         at = cal.add_workdays(day, 1 + int(rng.expovariate(0.5)))
-        checklist = catalog.first_checklist(rng, channel)
+        checklist = facts.first_checklist(rng, channel)
         self._add(
             at,
             self._work_sec(),
@@ -180,12 +180,12 @@ class Pipeline:
             lead_id=lead.lead_id,
             checklist=checklist,
         )
-        qualified_at = at if catalog.is_qualified(checklist) else None
+        qualified_at = at if facts.is_qualified(checklist) else None
         if rng.random() < (
             REASSESS_QUALIFIED if qualified_at is not None else REASSESS_UNQUALIFIED
         ):
             at = cal.add_workdays(at, 3 + int(rng.expovariate(1 / 6)))
-            checklist = catalog.reassessed(rng, checklist)
+            checklist = facts.reassessed(rng, checklist)
             self._add(
                 at,
                 self._work_sec(),
@@ -194,7 +194,7 @@ class Pipeline:
                 lead_id=lead.lead_id,
                 checklist=checklist,
             )
-            if qualified_at is None and catalog.is_qualified(checklist):
+            if qualified_at is None and facts.is_qualified(checklist):
                 qualified_at = at
         if qualified_at is not None and rng.random() < DEAL_FROM_QUALIFIED:
             open_day = cal.add_workdays(qualified_at, 1 + int(rng.expovariate(1 / 3)))
@@ -208,12 +208,15 @@ class Pipeline:
     ) -> None:
         rng, cal, currency = self.rng, self.cal, self.cfg.currency
         if kind == "new_business":
-            product, cents = catalog.new_business_offer(rng)
+            product, cents = facts.new_business_offer(rng)
         elif kind == "upsell":
-            product, cents = catalog.upsell_offer(rng, customer.product, customer.contract_cents)
+            product, cents = facts.upsell_offer(rng, customer.product, customer.contract_cents)
         else:
-            product, cents = customer.product, catalog.renewal_amount(rng, customer.contract_cents)
-        path = catalog.stage_path(rng, kind)
+            product, cents = (
+                customer.product,
+                facts.renewal_amount(rng, customer.contract_cents),
+            )
+        path = facts.stage_path(rng, kind)
         handover = rng.randrange(1, len(path)) if rng.random() < HANDOVER else None
         deal = Deal(self._next_id("deal"), customer, day, rep)
         self.rep_deals[rep.index].append(deal)
@@ -228,22 +231,22 @@ class Pipeline:
             **opened,
             deal_kind=kind,
             product=product,
-            amount=catalog.money(cents),
+            amount=facts.money(cents),
             currency=currency,
             stage=path[0],
         )
         owner, at = rep, day
         for step, (before, after) in enumerate(itertools.pairwise(path), start=1):
-            stay = catalog.stage_workdays(rng, before)
+            stay = facts.stage_workdays(rng, before)
             if stay >= 2 and rng.random() < AMOUNT_CHANGE:
-                cents = catalog.changed_amount(rng, cents, before)
+                cents = facts.changed_amount(rng, cents, before)
                 self._add(
                     cal.add_workdays(at, stay // 2),
                     self._work_sec(),
                     owner,
                     "deal.amount_changed",
                     deal_id=deal.deal_id,
-                    amount=catalog.money(cents),
+                    amount=facts.money(cents),
                     currency=currency,
                 )
             at = cal.add_workdays(at, stay)
@@ -309,7 +312,7 @@ class Pipeline:
         rng = self.rng
         for rep in self.org.reps:
             for _ in range(BOOK_PER_REP):
-                product, cents = catalog.new_business_offer(rng)
+                product, cents = facts.new_business_offer(rng)
                 customer = Customer(self._next_id("cust"), rep, product, cents)
                 self._activate(customer, rep)
                 opens = rng.randrange(365) - 30  # renewal deals open a month before the date
@@ -326,7 +329,7 @@ class Pipeline:
     def _churn(self, day: int, customer: Customer) -> None:
         customer.active = False
         fields = {"customer_id": customer.customer_id}
-        reason = catalog.churn_reason(self.rng)
+        reason = facts.churn_reason(self.rng)
         if reason is not None:
             fields["reason"] = reason
         self._add(day, self._work_sec(), customer.owner, "customer.churned", **fields)
@@ -339,7 +342,7 @@ class Pipeline:
         shows = []
         for k in range(count):
             first = cal.next_workday(int(self.days * (k + rng.uniform(0.15, 0.7)) / count))
-            name = catalog.TRADE_SHOWS[rng.randrange(len(catalog.TRADE_SHOWS))]
+            name = facts.TRADE_SHOWS[rng.randrange(len(facts.TRADE_SHOWS))]
             month = MONTHS[cal.date(first).month - 1]
             teams = frozenset(t for t in range(self.cfg.teams) if rng.random() < 0.7) or frozenset(
                 {0}

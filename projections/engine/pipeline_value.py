@@ -77,7 +77,7 @@ class _Series:
         return days, deals, amounts
 
 
-class Pipeline(Family):
+class PipelineValue(Family):
     def __init__(self) -> None:
         super().__init__()
         self._series: dict[Series, _Series] = {}
