@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import subprocess
+import sys
 
 import pytest
 from clickhouse_connect.driver.exceptions import DatabaseError, OperationalError
@@ -71,3 +73,43 @@ def test_a_permanent_error_is_raised_at_the_first_attempt():
     finally:
         io.shutdown()
     assert calls == [21]
+
+
+FILL_DISK = """
+import os, sys
+import clickhouse_connect
+from kpiflow.streams.clickhouse_io import is_transient
+client = clickhouse_connect.get_client(dsn="chdb://" + sys.argv[1])
+client.command("CREATE TABLE t (s String) ENGINE = MergeTree ORDER BY tuple()")
+blob = os.urandom(1 << 20).hex()
+for _ in range(100):
+    try:
+        client.insert("t", [[blob]] * 4, column_names=["s"])
+    except Exception as exc:
+        print("transient" if is_transient(exc) else "permanent", str(exc)[:200])
+        break
+else:
+    print("never full")
+"""
+
+
+def test_a_full_disk_under_the_embedded_engine_is_retried(tmp_path):
+    """The real engine on a 40 MB tmpfs: the insert that does not fit is judged transient."""
+    mount = tmp_path / "small"
+    mount.mkdir()
+    made = subprocess.run(
+        ["mount", "-t", "tmpfs", "-o", "size=40m", "tmpfs", str(mount)], capture_output=True
+    )
+    if made.returncode != 0:
+        pytest.skip(f"cannot mount a small tmpfs here: {made.stderr.decode().strip()}")
+    try:
+        done = subprocess.run(
+            [sys.executable, "-c", FILL_DISK, str(mount / "ch")],
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+    finally:
+        subprocess.run(["umount", "-l", str(mount)], check=False)
+    assert done.returncode == 0, done.stderr[-2000:]
+    assert done.stdout.startswith("transient"), done.stdout
