@@ -74,7 +74,7 @@ def verify(
     Exit codes: 0 = everything matches, 1 = a difference was found, 2 = verify could not run.
     """
     from kpiflow.projections.store import open_store
-    from kpiflow.streams.verify import EXIT_ERROR
+    from kpiflow.projections.verify import EXIT_ERROR
     from kpiflow.streams.verify import verify as run_verify
     from kpiflow.streams.verify.topics import ConfluentSource
 

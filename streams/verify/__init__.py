@@ -5,26 +5,10 @@
 - `logcheck`: raw log and dead letters against that. Pure.
 - `topics`: reading Kafka without disturbing the worker's consumer group.
 
-The projections check and the report are `kpiflow.projections.verify` (no Kafka there).
+The projections check, the report and the exit codes are `kpiflow.projections.verify` (no
+Kafka there).
 """
 
-from kpiflow.projections.verify.findings import (
-    EXIT_DIFFERENCE,
-    EXIT_ERROR,
-    EXIT_OK,
-    KINDS,
-    Finding,
-    Report,
-)
 from kpiflow.streams.verify.run import VerifyError, verify
 
-__all__ = [
-    "EXIT_DIFFERENCE",
-    "EXIT_ERROR",
-    "EXIT_OK",
-    "KINDS",
-    "Finding",
-    "Report",
-    "VerifyError",
-    "verify",
-]
+__all__ = ["VerifyError", "verify"]

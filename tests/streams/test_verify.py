@@ -18,10 +18,11 @@ from kpiflow.projections import rawlog
 from kpiflow.projections.engine.rows import KpiRow
 from kpiflow.projections.projector import Projector
 from kpiflow.projections.rawlog import batch_token, existing_copies
+from kpiflow.projections.verify import EXIT_DIFFERENCE, EXIT_OK, Report
 from kpiflow.projections.verify.kpis import compare_rows
 from kpiflow.streams.deadletter import dead_letter_headers
 from kpiflow.streams.triage import triage
-from kpiflow.streams.verify import EXIT_DIFFERENCE, EXIT_OK, Report, verify
+from kpiflow.streams.verify import verify
 from kpiflow.streams.verify.logcheck import (
     DeadLetter,
     Offsets,
