@@ -14,11 +14,6 @@ from kpiflow.events.fields import STAGES
 
 Kind = Literal["action", "result", "insight"]
 ValueType = Literal["count", "amount", "ratio", "days"]
-# How a period's value follows from its days:
-#   sum    the sum of its days' values (counts, amounts won): a quarter to date adds day rows
-#   level  the value at the period's end (pipeline_value): a quarter to date is its last day's
-#   whole  computed over the period as a whole (ratios, medians): not rebuilt from day rows
-Accumulation = Literal["sum", "level", "whole"]
 
 GRAINS: tuple[str, ...] = ("day", "week", "month", "quarter")
 DIMENSIONS: tuple[str, ...] = ("all", "team", "rep")
@@ -32,13 +27,9 @@ class KpiSpec:
     value_type: ValueType
     grains: tuple[str, ...] = GRAINS
     description: str = ""
-    accumulation: Accumulation | None = None  # None: "sum" for counts and amounts, else "whole"
-
-    @property
-    def accumulates(self) -> Accumulation:
-        if self.accumulation is not None:
-            return self.accumulation
-        return "sum" if self.value_type in ("count", "amount") else "whole"
+    # The value at the period's end (pipeline_value), not a sum over its days: a quarter to
+    # date is its last day's value. (Ratios and medians are neither: computed over the period.)
+    point_in_time: bool = False
 
     @property
     def dimensions(self) -> tuple[str, ...]:
@@ -46,7 +37,8 @@ class KpiSpec:
 
     @property
     def additive(self) -> bool:
-        return self.accumulates == "sum"
+        """The period's value is the sum of its days' values."""
+        return self.value_type in ("count", "amount") and not self.point_in_time
 
 
 def _catalog() -> dict[str, KpiSpec]:
@@ -75,7 +67,7 @@ def _catalog() -> dict[str, KpiSpec]:
             "result",
             "amount",
             description="open deal value at the period's end",
-            accumulation="level",
+            point_in_time=True,
         ),
         KpiSpec("deal_velocity_days", "insight", "days", description="median days opened -> won"),
         *[

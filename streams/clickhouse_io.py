@@ -51,9 +51,7 @@ _SPACE = ("no space left", "not enough space", "cannot reserve")
 
 def is_transient(exc: BaseException) -> bool:
     """Whether retrying the same call later can succeed."""
-    if isinstance(exc, OperationalError | ConnectionError | TimeoutError):
-        return True
-    if isinstance(exc, OSError):  # the disk, the network
+    if isinstance(exc, OperationalError | OSError):  # the connection, the disk, a timeout
         return True
     text = str(exc)
     if any(s in text.lower() for s in _SPACE):

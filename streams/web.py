@@ -43,7 +43,8 @@ def remove_gateway_file(data_dir: Path) -> None:
 
 
 def install_views(app, io, token: str, state_fn) -> None:
-    """Register the endpoints on the Faust app. `io` is the worker's ClickHouseIO."""
+    """Register the endpoints on the Faust app. `io` is the gateway's own ClickHouseIO (a client
+    and thread of its own, so no request delays an ingest insert)."""
     from faust.web import Request, Response, View
 
     def allowed(request: Request) -> bool:

@@ -341,7 +341,7 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
             f"the plan measures with definition v{planned}, but v{live_version} is live: "
             f"these are v{live_version}'s numbers until v{planned} is promoted (`kpiflow promote`)"
         )
-    insights = [k for k in kpis if _accumulates(k) == "whole"]
+    insights = [k for k in kpis if _computed_over_the_period(k)]
     if not live and insights:
         notes.append(
             f"as of a past day: {', '.join(insights)} show the quarter so far (ratios and medians "
@@ -352,10 +352,12 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
     return Board(effective, rows, as_of, source, s.pipeline.currency, team, tuple(notes))
 
 
-def _accumulates(kpi: str) -> str:
+def _computed_over_the_period(kpi: str) -> bool:
+    """Ratios and medians: neither a sum of days nor a point-in-time value."""
     from kpiflow.projections.catalog import CATALOG
 
-    return CATALOG[kpi].accumulates
+    spec = CATALOG[kpi]
+    return not spec.additive and not spec.point_in_time
 
 
 def flow(

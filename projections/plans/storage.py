@@ -226,9 +226,9 @@ def load_actuals(
     """Quarter-to-date values of `kpis` (live definition version, `kpi_values`).
 
     live (as_of is today or later): the quarter-grain rows, exactly what `kpi_pacing` reads.
-    A past as_of: additive KPIs sum their day rows up to and including as_of; a level KPI
-    (pipeline_value) is its day rows on the last day up to as_of that has data; the others stay
-    the quarter row
+    A past as_of: additive KPIs sum their day rows up to and including as_of; a point-in-time
+    KPI (pipeline_value) is its day rows on the last day up to as_of that has data; the others
+    stay the quarter row
     (medians and ratios cannot be rebuilt from day rows), which the board points out.
     """
     names = list(kpis)
@@ -250,7 +250,7 @@ def load_actuals(
             {"q": quarter.start, "d": as_of, "kpis": additive},
         ):
             out[(r["kpi"], r["dimension_kind"], r["dimension"])] = float(r["value"])
-    levels = [k for k in names if CATALOG[k].accumulates == "level"]
+    levels = [k for k in names if CATALOG[k].point_in_time]
     if levels:
         out = {k: v for k, v in out.items() if k[0] not in levels}
         for r in store.rows(
