@@ -18,6 +18,7 @@ from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
+from kpiflow.streams.fault_hooks import FaultHooks
 from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
@@ -98,7 +99,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         fut = await dlq_topic.send(value=value, headers=headers)
         await fut  # delivered (acks=all) before the batch is acknowledged
 
-    ingest = IngestService(io, p.currency, k.events_topic, send_dead_letter, p.poison_cap)
+    ingest = IngestService(
+        io, p.currency, k.events_topic, send_dead_letter, p.poison_cap, FaultHooks.from_env()
+    )
     # The projector has its own client and thread, so a long projection step never delays an
     # ingest insert (and with it the acknowledgement of a batch).
     project_io = ClickHouseIO(store.clone())

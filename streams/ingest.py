@@ -1,19 +1,18 @@
 """The ingest step of one micro-batch: triage -> dead letters -> raw log -> (then Faust acks).
 
 Offsets are acknowledged by the agent only after `process` returns, i.e. after ClickHouse
-accepted the batch and every dead letter was delivered; a ClickHouse failure is retried with the
-same rows and the same deduplication token, never skipped.
+accepted the batch and every dead letter was delivered. A transient ClickHouse failure is retried
+with the same rows and the same deduplication token, never skipped; any other error reaches the
+agent, which exits without acknowledging the batch.
 """
 
 from __future__ import annotations
 
 import logging
-import os
-import signal
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
-from kpiflow.errors import ConfigError, PoisonFloodError
+from kpiflow.errors import PoisonFloodError
 from kpiflow.projections import rawlog
 from kpiflow.projections.rawlog import (
     batch_token,
@@ -24,34 +23,12 @@ from kpiflow.projections.rawlog import (
 )
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.fault_hooks import NO_FAULTS, FaultHooks
 from kpiflow.streams.triage import Incoming, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
 
 SendDeadLetter = Callable[[bytes, list[tuple[str, bytes]]], Awaitable[None]]
-
-CRASH_POINTS = ("before_insert", "after_insert", "after_ack")
-
-
-def crash_hook_from_env() -> tuple[str, int] | None:
-    """TEST-ONLY fault hook: `KPIFLOW_FAULT_CRASH_AT=<point>:<batch>` SIGKILLs the worker.
-
-    <point> is before_insert (triage and dead letters done, raw-log insert not started),
-    after_insert (insert returned, batch not yet acknowledged) or after_ack (batch <batch> was
-    acknowledged: the kill happens when the next batch arrives). <batch> counts the micro-batches
-    of this process from 1. Read once at start-up; unset (production) it costs one `is None` test
-    per batch. Used by tests/faults/ to hit the three crash windows deterministically.
-    """
-    spec = os.environ.get("KPIFLOW_FAULT_CRASH_AT")
-    if not spec:
-        return None
-    point, _, batch = spec.partition(":")
-    if point not in CRASH_POINTS or not batch.isdigit() or int(batch) < 1:
-        raise ConfigError(
-            f"KPIFLOW_FAULT_CRASH_AT={spec!r}: expected <point>:<batch>, point one of "
-            f"{', '.join(CRASH_POINTS)}, batch >= 1 (a test-only hook; unset it in production)"
-        )
-    return point, int(batch)
 
 
 @dataclass
@@ -81,6 +58,7 @@ class IngestService:
         topic: str,
         send_dead_letter: SendDeadLetter,
         poison_cap: int,
+        hooks: FaultHooks = NO_FAULTS,
     ) -> None:
         self.io = io
         self.currency = currency
@@ -91,12 +69,10 @@ class IngestService:
         self.terminals: dict = {}
         self.known_prefixes: set[int] = set()  # id_prefix of every event_id in the raw log
         self._loaded = False
-        # UNSAFE, for the negative controls of tests/faults only: NO_DEDUP_TOKENS drops the
-        # insert deduplication tokens; NO_DEDUP also skips the lookup of copies already in the
-        # raw log, so a duplicate in a later batch is accepted a second time.
-        self.dedup = os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP") != "1"
-        self.dedup_tokens = self.dedup and os.environ.get("KPIFLOW_UNSAFE_NO_DEDUP_TOKENS") != "1"
-        self.crash_at = crash_hook_from_env()
+        self.hooks = hooks  # test-only (kpiflow.streams.fault_hooks); NO_FAULTS in production
+        self.dedup = hooks.dedup
+        self.dedup_tokens = hooks.dedup_tokens
+        self.crash_at = hooks.crash_at
 
     async def load_state(self) -> None:
         """What the raw log knows of terminal stages, before the first batch is judged."""
@@ -120,18 +96,10 @@ class IngestService:
                 out.append(event_id)
         return out
 
-    def _crash_if(self, point: str, batch_number: int) -> None:
-        if self.crash_at == (point, batch_number):
-            log.critical(
-                "KPIFLOW_FAULT_CRASH_AT=%s:%s: SIGKILL (test-only hook)", point, batch_number
-            )
-            logging.shutdown()
-            os.kill(os.getpid(), signal.SIGKILL)
-
     async def process(self, batch: Sequence[Incoming]) -> None:
         await self.load_state()
         if self.crash_at is not None:
-            self._crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
+            self.hooks.crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
         result = triage(batch, self.currency, self.terminals)
         candidates = self._maybe_known(result.event_ids) if self.dedup else []
         if candidates:
@@ -154,7 +122,7 @@ class IngestService:
                 dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset),
             )
         if self.crash_at is not None:
-            self._crash_if("before_insert", self.metrics.batches + 1)
+            self.hooks.crash_if("before_insert", self.metrics.batches + 1)
         if result.accepted:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             await self.io.run_retrying(
@@ -165,7 +133,7 @@ class IngestService:
                 token,
             )
         if self.crash_at is not None:
-            self._crash_if("after_insert", self.metrics.batches + 1)
+            self.hooks.crash_if("after_insert", self.metrics.batches + 1)
         self.terminals.update(result.new_terminals)
         self.known_prefixes.update(_prefix(i) for i in result.event_ids)
         m = self.metrics

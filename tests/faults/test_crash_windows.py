@@ -3,7 +3,7 @@
     triage -> dead letters -> [before_insert] -> raw-log insert -> [after_insert] -> return
     -> Faust acks -> [after_ack] -> next batch
 
-`KPIFLOW_FAULT_CRASH_AT=<window>:<batch>` (a test-only hook in streams/ingest.py) kills the
+`KPIFLOW_FAULT_CRASH_AT=<window>:<batch>` (a test-only hook, streams/fault_hooks.py) kills the
 worker exactly there. After the restart the raw log must hold every valid event once, the
 dead-letter topic every invalid message (once after dedupe by source coordinates), and
 `kpiflow verify` must pass.
