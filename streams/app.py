@@ -6,20 +6,19 @@ raw log tail -> KPI engine -> kpi_rows ........................ task `project` (
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
 
 import faust
 
 from kpiflow.errors import PoisonFloodError
-from kpiflow.projections.projector import Projector
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.fault_hooks import FaultHooks
 from kpiflow.streams.ingest import IngestService
+from kpiflow.streams.projector_loop import ProjectorLoop
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
 
@@ -27,7 +26,6 @@ log = logging.getLogger("kpiflow.worker")
 
 EXIT_POISON = 3
 EXIT_BATCH_FAILED = 4
-PROJECT_IDLE_SECONDS = 0.2
 
 
 def faust_broker_credentials(settings: Settings):
@@ -102,10 +100,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     ingest = IngestService(
         io, p.currency, k.events_topic, send_dead_letter, p.poison_cap, FaultHooks.from_env()
     )
-    # The projector has its own client and thread, so a long projection step never delays an
-    # ingest insert (and with it the acknowledgement of a batch).
-    project_io = ClickHouseIO(store.clone())
-    projector = Projector(project_io.store, p.tz)
+    projecting = ProjectorLoop(store.clone(), p.tz)  # its own client and thread
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):
@@ -140,35 +135,14 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         if not p.project:
             log.info("projections are off in this worker (KPIFLOW_PROJECT=false): raw log only")
             return
-        was_leader = False
-        cycle = 0
-        while not app.should_stop:
-            cycle += 1
-            if not app.is_leader():
-                if was_leader:
-                    await project_io.run(projector.reset)  # a new leadership starts afresh
-                was_leader = False
-                await asyncio.sleep(1.0)
-                continue
-            try:
-                if not was_leader or cycle % 10 == 0 or not projector.has_versions:
-                    await project_io.run(projector.sync_versions)
-                applied = await project_io.run(projector.step)
-                was_leader = True
-            except Exception:  # noqa: BLE001 - keep the worker alive; the raw log is safe
-                log.exception("projector step failed; retrying from the raw log")
-                await project_io.run(projector.reset)
-                await asyncio.sleep(2.0)
-                continue
-            if not applied:
-                await asyncio.sleep(PROJECT_IDLE_SECONDS)
+        await projecting.run(app.is_leader, lambda: app.should_stop)
 
     token = write_gateway_file(p.data_dir, p.worker_web_port)
 
     def state() -> dict:
         return {
             "ingest": ingest.metrics.as_dict(),
-            "projector": {str(k_): v for k_, v in projector.progress().items()},
+            "projector": {str(k_): v for k_, v in projecting.progress().items()},
             "leader": app.is_leader() if app.consumer else False,
         }
 
