@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -129,45 +129,18 @@ def demo(
 
         console.print(Rule("5. the quarter plan"))
         plan_apply(EXAMPLE_PLAN)
+
+    def table(kpi: str, grain: str, by: str, start: date) -> None:
+        fmt = report.Fmt.table
+        report.report(kpi, grain, by, start.isoformat(), end=None, fmt=fmt, version=None)
+
     console.print(Rule("activity points per team, by week"))
-    report.report(
-        "activity_points",
-        grain="week",
-        by="team",
-        start=first.isoformat(),
-        end=None,
-        fmt=report.Fmt.table,
-        version=None,
-    )
+    table("activity_points", "week", "team", first)
     console.print(Rule("won value per rep, this quarter"))
-    report.report(
-        "won_value",
-        grain="quarter",
-        by="rep",
-        start=today.isoformat(),
-        end=None,
-        fmt=report.Fmt.table,
-        version=None,
-    )
+    table("won_value", "quarter", "rep", today)
     console.print(Rule("pipeline value and close rate per team, by month"))
-    report.report(
-        "pipeline_value",
-        grain="month",
-        by="team",
-        start=first.isoformat(),
-        end=None,
-        fmt=report.Fmt.table,
-        version=None,
-    )
-    report.report(
-        "close_rate",
-        grain="month",
-        by="team",
-        start=first.isoformat(),
-        end=None,
-        fmt=report.Fmt.table,
-        version=None,
-    )
+    table("pipeline_value", "month", "team", first)
+    table("close_rate", "month", "team", first)
     try:
         from kpiflow.commands.plan import flow
 
