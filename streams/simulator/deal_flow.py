@@ -170,30 +170,23 @@ class DealFlow:
         self._add(day, sec, rep, "lead.created", lead_id=lead.lead_id, channel=channel)
         if rng.random() >= ASSESSED:
             return
+
+        def assess(at: int, checklist: dict[str, bool]) -> None:
+            self._add(
+                at, self._work_sec(), rep, "lead.qualification_assessed",
+                lead_id=lead.lead_id, checklist=checklist,
+            )  # fmt: skip
+
         at = cal.add_workdays(day, 1 + int(rng.expovariate(0.5)))
         checklist = facts.first_checklist(rng, channel)
-        self._add(
-            at,
-            self._work_sec(),
-            rep,
-            "lead.qualification_assessed",
-            lead_id=lead.lead_id,
-            checklist=checklist,
-        )
+        assess(at, checklist)
         qualified_at = at if facts.is_qualified(checklist) else None
         if rng.random() < (
             REASSESS_QUALIFIED if qualified_at is not None else REASSESS_UNQUALIFIED
         ):
             at = cal.add_workdays(at, 3 + int(rng.expovariate(1 / 6)))
             checklist = facts.reassessed(rng, checklist)
-            self._add(
-                at,
-                self._work_sec(),
-                rep,
-                "lead.qualification_assessed",
-                lead_id=lead.lead_id,
-                checklist=checklist,
-            )
+            assess(at, checklist)
             if qualified_at is None and facts.is_qualified(checklist):
                 qualified_at = at
         if qualified_at is not None and rng.random() < DEAL_FROM_QUALIFIED:
