@@ -26,18 +26,18 @@ def _python(code: str, cwd: Path) -> subprocess.CompletedProcess:
     )
 
 
-@pytest.mark.parametrize("name", sorted(FOLDERS))
+@pytest.mark.parametrize("name", FOLDERS)
 def test_bare_folder_names_are_not_importable(name, tmp_path):
     done = _python(f"import {name}", tmp_path)
     assert done.returncode != 0
     assert f"No module named '{name}'" in done.stderr
 
 
-@pytest.mark.parametrize("name,folder", sorted(FOLDERS.items()))
-def test_folders_import_as_kpiflow_subpackages(name, folder, tmp_path):
+@pytest.mark.parametrize("name", FOLDERS)
+def test_folders_import_as_kpiflow_subpackages(name, tmp_path):
     done = _python(f"import kpiflow.{name} as m; print(m.__file__)", tmp_path)
     assert done.returncode == 0, done.stderr
-    assert Path(done.stdout.strip()) == REPO / folder / "__init__.py"
+    assert Path(done.stdout.strip()) == REPO / name / "__init__.py"
 
 
 def test_wheel_holds_nothing_outside_kpiflow(tmp_path):
@@ -47,7 +47,7 @@ def test_wheel_holds_nothing_outside_kpiflow(tmp_path):
     for name in ("pyproject.toml", "README.md"):
         shutil.copy(REPO / name, src / name)
     ignore = shutil.ignore_patterns("__pycache__", "*.pyc")
-    for folder in ("kpiflow", *FOLDERS.values()):
+    for folder in ("kpiflow", *FOLDERS):
         shutil.copytree(REPO / folder, src / folder, ignore=ignore)
     built = subprocess.run(
         [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(tmp_path), str(src)],
@@ -60,8 +60,12 @@ def test_wheel_holds_nothing_outside_kpiflow(tmp_path):
     names = zipfile.ZipFile(wheel).namelist()
     tops = {n.split("/", 1)[0] for n in names}
     assert {t for t in tops if not t.endswith(".dist-info")} == {"kpiflow"}
+    # every package of the source tree is in the wheel (pyproject lists them one by one)
     for folder in FOLDERS:
-        assert f"kpiflow/{folder}/__init__.py" in names
+        for init in (REPO / folder).rglob("__init__.py"):
+            assert f"kpiflow/{init.relative_to(REPO).as_posix()}" in names
+    for init in (REPO / "kpiflow").rglob("__init__.py"):
+        assert init.relative_to(REPO).as_posix() in names
     # data files travel with their packages
     assert "kpiflow/projections/migrations/0001_raw_log.sql" in names
     assert "kpiflow/projections/security/users.sql" in names
