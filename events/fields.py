@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import re
-import uuid
 from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any
 
 from pydantic import BeforeValidator, ConfigDict, PlainSerializer, WithJsonSchema
+
+from kpiflow.events.limits import EVENT_ID, check_amount_digits, check_event_id
 
 STAGES = ("prospect", "qualified", "meeting", "proposal", "negotiation", "won", "lost")
 
@@ -33,12 +34,7 @@ def _non_blank(value: Any) -> str:
 
 
 def _uuid(value: Any) -> str:
-    value = _non_blank(value)
-    try:
-        uuid.UUID(value)
-    except ValueError:
-        raise ValueError(f"must be a UUID, got {value!r}") from None
-    return value
+    return check_event_id(_string(value))
 
 
 def _timestamp(value: Any) -> datetime:
@@ -68,6 +64,7 @@ def _amount(value: Any) -> Decimal:
             "must be a decimal string of digits like '12500.50' (no sign, no exponent), got "
             f"{value!r}"
         )
+    check_amount_digits(value)
     return Decimal(value)
 
 
@@ -111,7 +108,9 @@ Id = Annotated[
     WithJsonSchema({"type": "string", "minLength": 1, "pattern": r"\S"}),
 ]
 EventId = Annotated[
-    str, BeforeValidator(_uuid), WithJsonSchema({"type": "string", "format": "uuid"})
+    str,
+    BeforeValidator(_uuid),
+    WithJsonSchema({"type": "string", "format": "uuid", "pattern": EVENT_ID.pattern}),
 ]
 Timestamp = Annotated[
     datetime,

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import json
+from datetime import UTC, datetime
 from typing import Any
 
 from pydantic import ValidationError
@@ -12,6 +12,7 @@ from kpiflow.events.customers import CustomerChurned
 from kpiflow.events.deals import DealAmountChanged, DealOpened, DealStageChanged
 from kpiflow.events.errors import InvalidEvent
 from kpiflow.events.leads import LeadCreated, LeadQualificationAssessed
+from kpiflow.events.limits import check_occurred_at, check_size, load_json
 from kpiflow.events.upcasting import upcast
 
 SalesEvent = (
@@ -37,24 +38,17 @@ EVENT_TYPES: dict[str, type[SalesEvent]] = {
     )
 }
 
-MAX_MESSAGE_BYTES = 1_000_000
-
 
 def decode_json(raw: bytes | str) -> dict[str, Any]:
-    """Bytes of one message (or one file line) to a JSON object, or InvalidEvent."""
+    """Bytes of one message (or one file line) to a JSON object within the Limits, or
+    InvalidEvent."""
+    check_size(raw)
     if isinstance(raw, bytes):
-        if len(raw) > MAX_MESSAGE_BYTES:
-            raise InvalidEvent(
-                f"message is {len(raw)} bytes, more than the {MAX_MESSAGE_BYTES} allowed"
-            )
         try:
             raw = raw.decode("utf-8")
         except UnicodeDecodeError as exc:
             raise InvalidEvent(f"not UTF-8: {exc}") from None
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError as exc:
-        raise InvalidEvent(f"malformed JSON: {exc}") from None
+    value = load_json(raw)
     if not isinstance(value, dict):
         raise InvalidEvent(f"an event must be a JSON object, got {type(value).__name__}")
     return value
@@ -71,8 +65,12 @@ def _reason(exc: ValidationError) -> str:
     return "; ".join(parts)
 
 
-def validate_event_dict(payload: dict[str, Any], currency: str | None = None) -> SalesEvent:
-    """Validate one decoded payload (after upcasting). `currency` is the reporting currency."""
+def validate_event_dict(
+    payload: dict[str, Any], currency: str | None = None, received_at: datetime | None = None
+) -> SalesEvent:
+    """Validate one decoded payload (after upcasting). `currency` is the reporting currency;
+    `received_at` is when kpiflow first received the event (default: now), the reference of the
+    7-days-ahead bound of `occurred_at`."""
     payload = upcast(payload)
     event_type = payload.get("event_type")
     model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
@@ -89,10 +87,15 @@ def validate_event_dict(payload: dict[str, Any], currency: str | None = None) ->
             f"currency: {amount_currency} is not the reporting currency {currency} "
             "and no exchange-rate table is configured"
         )
+    check_occurred_at(event.occurred_at, received_at or datetime.now(UTC))
     return event
 
 
-def parse_event(raw: bytes | str | dict[str, Any], currency: str | None = None) -> SalesEvent:
+def parse_event(
+    raw: bytes | str | dict[str, Any],
+    currency: str | None = None,
+    received_at: datetime | None = None,
+) -> SalesEvent:
     """Decode (if needed) and validate one event; raises InvalidEvent with the reason."""
     payload = raw if isinstance(raw, dict) else decode_json(raw)
-    return validate_event_dict(payload, currency)
+    return validate_event_dict(payload, currency, received_at)

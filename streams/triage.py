@@ -13,13 +13,18 @@ from datetime import datetime
 
 from kpiflow.events import InvalidEvent, SalesEvent, parse_event
 from kpiflow.events.deals import first_terminal, is_terminal
+from kpiflow.events.limits import received_from_ms
 from kpiflow.streams.coordinates import Coordinates
 
 
 @dataclass(frozen=True, slots=True)
 class Incoming:
+    """One consumed message. `received_ms` is its Kafka record timestamp (None: none), the moment
+    kpiflow first received it: the reference of the 7-days-ahead bound of `occurred_at`."""
+
     value: bytes | None
     where: Coordinates
+    received_ms: int | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -96,7 +101,7 @@ def triage(
         out.ranges[where.partition] = (min(lo, where.offset), max(hi, where.offset))
         raw = message.value if message.value is not None else b""
         try:
-            event = parse_event(raw, currency)
+            event = parse_event(raw, currency, received_from_ms(message.received_ms))
         except InvalidEvent as exc:
             out.rejected.append(Rejected(raw, exc.reason, where))
             out.rejected_flags.append(True)

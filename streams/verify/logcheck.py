@@ -193,11 +193,11 @@ def normalize_reason(reason: str) -> str:
         text = match.group(0).replace("Z", "+00:00")
         try:
             moment = datetime.fromisoformat(text)
-        except ValueError:
+            if moment.tzinfo is None:
+                moment = moment.replace(tzinfo=UTC)
+            return moment.astimezone(UTC).isoformat()
+        except (ValueError, OverflowError):  # not a date, or beyond year 9999 in UTC: as written
             return match.group(0)
-        if moment.tzinfo is None:
-            moment = moment.replace(tzinfo=UTC)
-        return moment.astimezone(UTC).isoformat()
 
     return _INSTANT.sub(utc, reason)
 

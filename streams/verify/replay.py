@@ -15,12 +15,13 @@ Those events are *order-dependent*: the comparison accepts either fate for them.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
 from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.events.limits import received_from_ms
+from kpiflow.events.registry import decode_json
 from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.triage import Incoming, triage
 
@@ -69,6 +70,7 @@ class TopicReplay:
         exp = self.expected
         exp.messages += len(chunk)
         ids = [_peek_id(m.value) for m in chunk]
+        by_where = {(m.where.partition, m.where.offset): m for m in chunk}
         existing = {i: self._existing[i] for i in ids if i is not None and i in self._existing}
         result = triage(chunk, self.currency, self._terminals, existing)
         self._terminals.update(result.new_terminals)
@@ -86,7 +88,7 @@ class TopicReplay:
             where = (rejected.where.partition, rejected.where.offset)
             rejected_at.add(where)
             exp.rejected[where] = rejected.reason
-            event = _valid(rejected.value, self.currency)
+            event = _valid(by_where[where], self.currency)
             if event is not None:  # a valid event rejected by a stateful rule (terminal stage)
                 exp.rejected_ids[where] = event.event_id
                 if event.event_type == STAGE_CHANGED:
@@ -96,7 +98,7 @@ class TopicReplay:
             if where in accepted_at or where in rejected_at or event_id is None:
                 continue
             exp.duplicates.setdefault(event_id, []).append(where)  # a later copy, dropped
-            event = _valid(message.value, self.currency)
+            event = _valid(message, self.currency)
             if event is not None and event.event_type == STAGE_CHANGED:
                 self._stage_change(event.deal_id, event.event_id, where[0])
 
@@ -121,20 +123,21 @@ def _peek_id(value: bytes | None) -> str | None:
     if not value:
         return None
     try:
-        decoded = json.loads(value)
-    except (ValueError, UnicodeDecodeError):
+        decoded = decode_json(value)
+    except InvalidEvent:
         return None
-    if isinstance(decoded, dict) and isinstance(decoded.get("event_id"), str):
-        return decoded["event_id"]
-    return None
+    event_id = decoded.get("event_id")
+    return event_id.lower() if isinstance(event_id, str) else None  # ids are case-insensitive
 
 
-def _valid(value: bytes | None, currency: str):
+def _valid(message: Incoming, currency: str):
     try:
-        return parse_event(value or b"", currency)
+        return parse_event(message.value or b"", currency, received_from_ms(message.received_ms))
     except InvalidEvent:
         return None
 
 
-def incoming(topic: str, partition: int, offset: int, value: bytes | None) -> Incoming:
-    return Incoming(value, Coordinates(topic, partition, offset))
+def incoming(
+    topic: str, partition: int, offset: int, value: bytes | None, received_ms: int | None = None
+) -> Incoming:
+    return Incoming(value, Coordinates(topic, partition, offset), received_ms)

@@ -19,10 +19,12 @@ from collections.abc import Callable
 from typing import Any
 
 from kpiflow.errors import KpiflowError
+from kpiflow.projections import deadletters
 from kpiflow.projections.verify import kpis as kpi_check
 from kpiflow.projections.verify.findings import Report
 from kpiflow.settings import Settings
 from kpiflow.streams.verify.logcheck import (
+    DeadLetter,
     Offsets,
     RawRow,
     RawSnapshot,
@@ -42,12 +44,14 @@ def check_logs(settings: Settings, store, source: KafkaSource, report: Report) -
     topic = k.events_topic
     committed = source.committed(topic, k.consumer_group)  # first: every outcome below it is stored
     raw = raw_snapshot(store)
-    dlq = dead_letters(source, k.dlq_topic)
+    dlq = dead_letters(source, k.dlq_topic) + table_dead_letters(store)
     parts = source.partitions(topic)  # after the raw log: every stored row is below these ends
     replay = TopicReplay(settings.pipeline.currency)
     for partition, (low, high) in parts.items():
         for chunk in source.read(topic, partition, low, high):
-            replay.feed([incoming(topic, r.partition, r.offset, r.value) for r in chunk])
+            replay.feed([
+                incoming(topic, r.partition, r.offset, r.value, r.timestamp_ms) for r in chunk
+            ])  # fmt: skip
     expected = replay.result()
     offsets = Offsets(committed=committed, low={p: low for p, (low, _) in parts.items()})
     compare_raw_log(expected, raw, topic, offsets, dlq, report)
@@ -66,6 +70,14 @@ def check_logs(settings: Settings, store, source: KafkaSource, report: Report) -
         "dead_letter_records": len(dlq),
     })  # fmt: skip
     report.checks.append("logs")
+
+
+def table_dead_letters(store) -> list[DeadLetter]:
+    """The rejects the dead-letter topic refused, kept in ClickHouse (`at` is (-1, row number))."""
+    return [
+        DeadLetter(d.topic, d.partition, d.offset, d.reason, at=(-1, n))
+        for n, d in enumerate(deadletters.read_all(store))
+    ]
 
 
 def raw_snapshot(store) -> RawSnapshot:

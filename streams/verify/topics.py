@@ -30,6 +30,7 @@ class Record:
     offset: int
     value: bytes | None
     headers: list[tuple[str, bytes]] | None = None
+    timestamp_ms: int | None = None  # the record timestamp (None: the record has none)
 
 
 class KafkaSource(Protocol):
@@ -100,7 +101,7 @@ class ConfluentSource:
         self, topic: str, partition: int, start: int, end: int, chunk: int = 5000
     ) -> Iterator[list[Record]]:
         """Records [start, end) of one partition, in offset order, in chunks."""
-        from confluent_kafka import TopicPartition
+        from confluent_kafka import TIMESTAMP_NOT_AVAILABLE, TopicPartition
 
         if start >= end:
             return
@@ -116,7 +117,9 @@ class ConfluentSource:
                         raise RuntimeServiceError(f"reading {topic}[{partition}]: {m.error()}")
                     if m.offset() >= end:
                         continue
-                    out.append(Record(m.partition(), m.offset(), m.value(), m.headers()))
+                    kind, ms = m.timestamp()
+                    stamp = ms if kind != TIMESTAMP_NOT_AVAILABLE and ms >= 0 else None
+                    out.append(Record(m.partition(), m.offset(), m.value(), m.headers(), stamp))
                     position = m.offset() + 1
                 if out:
                     stalled_since = time.monotonic()
