@@ -6,6 +6,7 @@ raw log tail -> KPI engine -> kpi_rows ........................ task `project` (
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -16,6 +17,7 @@ from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
+from kpiflow.streams.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterRefused, is_refusal
 from kpiflow.streams.fault_hooks import FaultHooks
 from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.projector_loop import ProjectorLoop
@@ -26,6 +28,7 @@ log = logging.getLogger("kpiflow.worker")
 
 EXIT_POISON = 3
 EXIT_BATCH_FAILED = 4
+EXIT_STOPPED_MID_BATCH = 0  # a normal stop: nothing is lost, the batch is read again
 
 
 def faust_broker_credentials(settings: Settings):
@@ -53,6 +56,11 @@ def _span(batch: list[Incoming]) -> str:
         parts.setdefault(m.where.partition, []).append(m.where.offset)
     topic = batch[0].where.topic if batch else "?"
     return ", ".join(f"{topic}[{p}]@{min(o)}-{max(o)}" for p, o in sorted(parts.items()))
+
+
+def _record_ms(timestamp: float | None) -> int | None:
+    """Faust gives the record timestamp in seconds (a float); verify reads it in milliseconds."""
+    return None if timestamp is None or timestamp < 0 else round(timestamp * 1000)
 
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
@@ -84,7 +92,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         consumer_max_fetch_size=4 * 1024 * 1024,
         # a dead letter is the consumed message unchanged: whatever was read must be sendable
         # (Faust's default, 1,000,000 bytes, is below Kafka's default message size of 1 MiB)
-        producer_max_request_size=4 * 1024 * 1024,
+        producer_max_request_size=MAX_DEAD_LETTER_BYTES + 64 * 1024,
         logging_config=None,
     )
     events_topic = app.topic(
@@ -94,8 +102,13 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     io = ClickHouseIO(store)
 
     async def send_dead_letter(value: bytes, headers: list[tuple[str, bytes]]) -> None:
-        fut = await dlq_topic.send(value=value, headers=headers)
-        await fut  # delivered (acks=all) before the batch is acknowledged
+        try:
+            fut = await dlq_topic.send(value=value, headers=headers)
+            await fut  # delivered (acks=all) before the batch is acknowledged
+        except Exception as exc:
+            if is_refusal(exc):
+                raise DeadLetterRefused(f"{type(exc).__name__}: {exc}") from exc
+            raise
 
     ingest = IngestService(
         io, p.currency, k.events_topic, send_dead_letter, p.poison_cap, FaultHooks.from_env()
@@ -109,11 +122,23 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 Incoming(
                     e.message.value,
                     Coordinates(e.message.topic, e.message.partition, e.message.offset),
+                    _record_ms(e.message.timestamp),
                 )
                 for e in batch
             ]
             try:
                 await ingest.process(incoming)
+            except asyncio.CancelledError:
+                # A stop (SIGTERM, Ctrl-C) cancels the agent mid-batch. Returning would end
+                # take_events, whose `finally` acknowledges the batch: leave unacknowledged.
+                log.warning(
+                    "stopped while batch %s was unfinished; exiting without acknowledging it "
+                    "(it is read again at the next start)",
+                    _span(incoming),
+                )
+                remove_gateway_file(p.data_dir)
+                logging.shutdown()
+                os._exit(EXIT_STOPPED_MID_BATCH)
             except PoisonFloodError as exc:
                 log.critical("%s", exc)
                 # exit without acknowledging this batch: it is read again after the fix

@@ -8,6 +8,14 @@ HEADER_PARTITION = "kpiflow-source-partition"
 HEADER_OFFSET = "kpiflow-source-offset"
 MAX_REASON_BYTES = 4000
 
+# A dead letter is the consumed message unchanged plus headers. The events topic takes records up
+# to its max.message.bytes (1 MiB by default) *compressed*: a record that compressed well is far
+# larger once read. So the dead-letter topic and the worker's producer take up to 8 MiB
+# (`kpiflow up` sets the topic's max.message.bytes); a record the topic still refuses goes to the
+# dead-letter table in ClickHouse (`deadletter_table`), so no reject is ever dropped.
+MAX_DEAD_LETTER_BYTES = 8 * 1024 * 1024
+DEAD_LETTER_TOPIC_CONFIG = {"max.message.bytes": str(MAX_DEAD_LETTER_BYTES + 64 * 1024)}
+
 
 def dead_letter_headers(
     reason: str, source_topic: str, partition: int, offset: int
@@ -27,3 +35,27 @@ def read_headers(headers) -> dict[str, str]:
         key: (value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value))
         for key, value in items
     }
+
+
+class DeadLetterRefused(Exception):  # noqa: N818 - a fact about the record, not a failure of ours
+    """The dead-letter topic refused a record for good (retrying the same record cannot help)."""
+
+
+def is_refusal(exc: BaseException) -> bool:
+    """Whether a send error is the topic refusing this record, not the broker being away.
+
+    Too large (for the producer's max.request.size or the topic's max.message.bytes), corrupt,
+    or not allowed: the record goes to the dead-letter table instead. Anything else (a lost
+    connection, a timeout) is not a refusal: the batch stays unacknowledged."""
+    from aiokafka import errors
+
+    refusals = (
+        errors.MessageSizeTooLargeError,
+        errors.RecordListTooLargeError,
+        errors.CorruptRecordException,
+        errors.TopicAuthorizationFailedError,
+        errors.PolicyViolationError,
+        errors.InvalidTopicError,
+        errors.RecordTooLargeError,
+    )
+    return isinstance(exc, refusals)

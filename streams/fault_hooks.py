@@ -7,6 +7,9 @@ The fault suite (tests/faults/) reaches a worker process only through its enviro
   (counted from 1 in this process): before_insert (triage and dead letters done, raw-log insert
   not started), after_insert (insert returned, batch not yet acknowledged) or after_ack (batch
   <batch> was acknowledged: the kill happens when the next batch arrives).
+- `KPIFLOW_FAULT_STORE_DOWN=1` makes every raw-log insert fail as if ClickHouse were unreachable
+  (a connection refused: transient, so it is retried with backoff until the worker stops);
+  `=permanent` makes it fail with an error retrying cannot cure (the worker exits, code 4).
 - UNSAFE, for the negative controls only: `KPIFLOW_UNSAFE_NO_DEDUP_TOKENS=1` drops the insert
   deduplication tokens; `KPIFLOW_UNSAFE_NO_DEDUP=1` also skips the lookup of copies already in
   the raw log, so a duplicate in a later batch is accepted a second time.
@@ -32,6 +35,7 @@ class FaultHooks:
     crash_at: tuple[str, int] | None = None
     dedup: bool = True
     dedup_tokens: bool = True
+    store_down: str | None = None  # None, "1" (transient) or "permanent"
 
     @classmethod
     def from_env(cls, env: Mapping[str, str] = os.environ) -> FaultHooks:
@@ -40,7 +44,14 @@ class FaultHooks:
             crash_at=_crash_point(env.get("KPIFLOW_FAULT_CRASH_AT")),
             dedup=dedup,
             dedup_tokens=dedup and env.get("KPIFLOW_UNSAFE_NO_DEDUP_TOKENS") != "1",
+            store_down=_store_down(env.get("KPIFLOW_FAULT_STORE_DOWN")),
         )
+
+    def refuse_insert(self) -> None:
+        if self.store_down == "permanent":
+            raise ValueError("KPIFLOW_FAULT_STORE_DOWN=permanent: the store cannot take this batch")
+        if self.store_down:
+            raise ConnectionRefusedError("KPIFLOW_FAULT_STORE_DOWN=1: ClickHouse is unreachable")
 
     def crash_if(self, point: str, batch_number: int) -> None:
         if self.crash_at == (point, batch_number):
@@ -52,6 +63,17 @@ class FaultHooks:
 
 
 NO_FAULTS = FaultHooks()
+
+
+def _store_down(spec: str | None) -> str | None:
+    if not spec:
+        return None
+    if spec not in ("1", "permanent"):
+        raise ConfigError(
+            f"KPIFLOW_FAULT_STORE_DOWN={spec!r}: expected 1 or permanent (a test-only hook; unset "
+            "it in production)"
+        )
+    return spec
 
 
 def _crash_point(spec: str | None) -> tuple[str, int] | None:

@@ -13,7 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import PoisonFloodError
-from kpiflow.projections import rawlog
+from kpiflow.projections import deadletters, rawlog
 from kpiflow.projections.rawlog import (
     batch_token,
     existing_copies,
@@ -22,9 +22,9 @@ from kpiflow.projections.rawlog import (
     terminal_index,
 )
 from kpiflow.streams.clickhouse_io import ClickHouseIO
-from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.deadletter import DeadLetterRefused, dead_letter_headers
 from kpiflow.streams.fault_hooks import NO_FAULTS, FaultHooks
-from kpiflow.streams.triage import Incoming, drop_known, triage
+from kpiflow.streams.triage import Incoming, Rejected, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
 
@@ -38,6 +38,7 @@ class IngestMetrics:
     rejected: int = 0
     duplicates: int = 0
     consecutive_rejects: int = 0
+    dead_letters_in_table: int = 0  # refused by the dead-letter topic, kept in ClickHouse
 
     def as_dict(self) -> dict[str, int]:
         return dict(self.__dict__)
@@ -117,18 +118,14 @@ class IngestService:
                 where.offset,
                 rejected.reason,
             )
-            await self.send_dead_letter(
-                rejected.value,
-                dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset),
-            )
+            await self._dead_letter(rejected)
         if self.crash_at is not None:
             self.hooks.crash_if("before_insert", self.metrics.batches + 1)
         if result.accepted:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             await self.io.run_retrying(
                 f"raw-log insert of {len(result.accepted)} rows ({token})",
-                rawlog.insert,
-                self.io.store,
+                self._insert,
                 result.accepted,
                 token,
             )
@@ -141,6 +138,40 @@ class IngestService:
         m.accepted += len(result.accepted)
         m.rejected += len(result.rejected)
         m.duplicates += result.duplicates
+
+    def _insert(self, accepted, token: str | None) -> None:
+        if self.hooks.store_down:
+            self.hooks.refuse_insert()
+        rawlog.insert(self.io.store, accepted, token)
+
+    async def _dead_letter(self, rejected: Rejected) -> None:
+        """To the dead-letter topic; if the topic refuses the record, to the dead-letter table."""
+        where = rejected.where
+        headers = dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset)
+        try:
+            await self.send_dead_letter(rejected.value, headers)
+        except DeadLetterRefused as refused:
+            log.error(
+                "the dead-letter topic refused %s[%s]@%s (%s bytes): %s; keeping it in the "
+                "dead-letter table (view dead_letters) instead",
+                where.topic,
+                where.partition,
+                where.offset,
+                len(rejected.value),
+                refused,
+            )
+            await self.io.run_retrying(
+                f"dead-letter table insert of {where.topic}[{where.partition}]@{where.offset}",
+                deadletters.insert,
+                self.io.store,
+                where.topic,
+                where.partition,
+                where.offset,
+                rejected.reason,
+                rejected.value,
+                str(refused),
+            )
+            self.metrics.dead_letters_in_table += 1
 
     def _check_poison(self, result) -> None:
         """Raise when more than `poison_cap` invalid messages came in a row (across batches)."""

@@ -31,6 +31,7 @@ def up(
     """
     from kpiflow.projections.store import open_store
     from kpiflow.runtime import kafka as runtime
+    from kpiflow.streams.deadletter import DEAD_LETTER_TOPIC_CONFIG
 
     s = settings()
     t0 = time.monotonic()
@@ -49,6 +50,7 @@ def up(
         {s.kafka.events_topic: s.kafka.partitions, s.kafka.dlq_topic: 1},
         retention_ms={s.kafka.events_topic: -1, s.kafka.dlq_topic: -1},
         config=s.kafka.confluent_config(),
+        topic_config={s.kafka.dlq_topic: DEAD_LETTER_TOPIC_CONFIG},
     )
     if created:
         say(f"created {', '.join(created)}")

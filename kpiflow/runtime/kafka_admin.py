@@ -12,7 +12,13 @@ from collections.abc import Callable
 from typing import Any
 
 from confluent_kafka import KafkaError, KafkaException
-from confluent_kafka.admin import AdminClient, NewTopic
+from confluent_kafka.admin import (
+    AdminClient,
+    AlterConfigOpType,
+    ConfigEntry,
+    ConfigResource,
+    NewTopic,
+)
 
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.runtime import process
@@ -110,13 +116,16 @@ def ensure_topics(
     retention_ms: dict[str, int] | None = None,
     *,
     config: dict[str, Any] | None = None,
+    topic_config: dict[str, dict[str, str]] | None = None,
     timeout: float = 30.0,
 ) -> list[str]:
     """Create the topics of `topics` (name -> partitions) that are missing; return their names.
 
-    `retention_ms` sets `retention.ms` of the topics it names (-1 keeps messages forever). Topics
-    that exist are left as they are (a partition count is never changed: it would move keys to
-    other partitions); a difference is logged. Replicas: the cluster's default.replication.factor.
+    `retention_ms` sets `retention.ms` of the topics it names (-1 keeps messages forever), at
+    creation only. `topic_config` (name -> {key: value}) is set at creation and also on a topic
+    that exists (an incremental SET, so other settings stay). Otherwise topics that exist are
+    left as they are (a partition count is never changed: it would move keys to other
+    partitions); a difference is logged. Replicas: the cluster's default.replication.factor.
     """
     admin = admin_client(bootstrap, config)
     existing = _describe(admin, bootstrap, timeout)
@@ -126,10 +135,17 @@ def ensure_topics(
                 "topic %s has %d partitions, not %d: kept", name, existing[name], partitions
             )
     missing = [name for name in topics if name not in existing]
+    extra = topic_config or {}
+    present = {name: extra[name] for name in extra if name in existing}
+    if present:
+        _alter_configs(admin, present, bootstrap, timeout)
     if not missing:
         return []
     futures = admin.create_topics(
-        [_new_topic(name, topics[name], (retention_ms or {}).get(name)) for name in missing],
+        [
+            _new_topic(name, topics[name], (retention_ms or {}).get(name), extra.get(name))
+            for name in missing
+        ],
         request_timeout=timeout,
     )
     for name, future in futures.items():
@@ -138,9 +154,39 @@ def ensure_topics(
     return missing
 
 
-def _new_topic(name: str, partitions: int, retention_ms: int | None) -> NewTopic:
+def _new_topic(
+    name: str, partitions: int, retention_ms: int | None, extra: dict[str, str] | None = None
+) -> NewTopic:
     config = {} if retention_ms is None else {"retention.ms": str(retention_ms)}
+    config.update(extra or {})
     return NewTopic(name, num_partitions=partitions, replication_factor=-1, config=config)
+
+
+def _alter_configs(
+    admin: AdminClient, configs: dict[str, dict[str, str]], bootstrap: str, timeout: float
+) -> None:
+    resources = [
+        ConfigResource(
+            ConfigResource.Type.TOPIC,
+            name,
+            incremental_configs=[
+                ConfigEntry(key, value, incremental_operation=AlterConfigOpType.SET)
+                for key, value in entries.items()
+            ],
+        )
+        for name, entries in configs.items()
+    ]
+    for resource, future in admin.incremental_alter_configs(
+        resources, request_timeout=timeout
+    ).items():
+        try:
+            future.result(timeout=timeout)
+        except KafkaException as exc:
+            raise RuntimeServiceError(
+                f"Kafka at {bootstrap} refused to set {configs[resource.name]} on topic "
+                f"{resource.name}: {exc.args[0].str()}. Set it by hand (kafka-configs.sh, or the "
+                "console of a managed cluster), or give kpiflow's user AlterConfigs on the topic."
+            ) from exc
 
 
 def _describe(admin: AdminClient, bootstrap: str, timeout: float) -> dict[str, int]:

@@ -1,8 +1,9 @@
 """The dead-letter topic refuses a record (here: larger than its max.message.bytes).
 
-The batch must not be acknowledged: the worker exits (code 4) and reads the batch again at the
-next start. (Before this was handled, the exception ended Faust's take_events, whose `finally`
-acknowledged the batch: its offsets were committed with nothing stored, a silent loss.)"""
+The record and its reason go to the dead-letter table in ClickHouse instead (view
+`dead_letters`), the batch is acknowledged only after that insert, and the worker goes on.
+(Before the table existed, the worker exited with code 4 at every start until an operator raised
+the topic's limit; before that was handled, the batch was acknowledged with nothing stored.)"""
 
 from __future__ import annotations
 
@@ -12,10 +13,10 @@ import random
 import pytest
 from confluent_kafka.admin import AdminClient, AlterConfigOpType, ConfigEntry, ConfigResource
 
-from kpiflow.streams.lag import consumer_lag
+from kpiflow.projections import deadletters
 from tests.faults.helpers import (
     activity,
-    assert_dlq_holds_exactly,
+    dead_letters_by_source,
     differences,
     publish,
     run_verify,
@@ -23,8 +24,6 @@ from tests.faults.helpers import (
 )
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
-
-EXIT_BATCH_FAILED = 4
 
 
 def set_max_message_bytes(settings, topic: str, value: int) -> None:
@@ -36,7 +35,7 @@ def set_max_message_bytes(settings, topic: str, value: int) -> None:
         future.result(timeout=30)
 
 
-def test_refused_dead_letter_stops_the_worker_without_acknowledging(pipeline):
+def test_a_refused_dead_letter_goes_to_the_dead_letter_table(pipeline):
     s = pipeline.settings()
     set_max_message_bytes(s, s.kafka.dlq_topic, 2000)
     rng = random.Random(4)
@@ -44,18 +43,31 @@ def test_refused_dead_letter_stops_the_worker_without_acknowledging(pipeline):
     big_invalid = json.dumps(
         {**activity(rng, 999), "schema_version": "1", "note": "x" * 5000}
     ).encode()
+    small_invalid = json.dumps({**activity(rng, 998), "schema_version": "1"}).encode()
     work.add_invalid(big_invalid)
+    work.add_invalid(small_invalid)
     work.messages += (tail := valid_workload(rng, 150, start=150)).messages
     work.event_ids |= tail.event_ids
     publish(s, work)
     worker = pipeline.start_worker()
-    assert worker.proc.wait(timeout=90) == EXIT_BATCH_FAILED, worker.tail()
-    assert "exiting without acknowledging" in worker.tail(300)
-    assert sum(p.lag for p in consumer_lag(s)) > 0
-    set_max_message_bytes(s, s.kafka.dlq_topic, 1_048_588)  # the operator's fix
-    restarted = pipeline.start_worker()
-    restarted.wait_ready()
+    worker.wait_ready()
     pipeline.wait_caught_up(expected_raw=len(work.event_ids))
-    assert_dlq_holds_exactly(s, work)
+    assert worker.proc.poll() is None, worker.tail()
+    assert "keeping it in the dead-letter table" in worker.tail(300)
+
+    in_topic, _ = dead_letters_by_source(s)
+    assert [value for value, _ in in_topic.values()] == [small_invalid]
+    stored = deadletters.read_all(pipeline.gateway())
+    assert len(stored) == 1, stored
+    assert stored[0].value_bytes == len(big_invalid)
+    assert "schema_version" in stored[0].reason
+    assert "TooLarge" in stored[0].refused_by
+    value = pipeline.gateway().rows(
+        "SELECT hex(value) AS v FROM {db}.dead_letters WHERE offset = {o:UInt64}",
+        {"o": stored[0].offset},
+    )[0]["v"]
+    assert bytes.fromhex(value) == big_invalid  # unchanged
     code, doc = run_verify(pipeline)
     assert code == 0, (differences(doc), doc)
+    assert doc["stats"]["dead_letter_records"] == 2, doc["stats"]
+    assert worker.proc.poll() is None, worker.tail()

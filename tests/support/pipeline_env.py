@@ -61,12 +61,14 @@ class PipelineEnv:
 
     def create_topics(self) -> None:
         from kpiflow.runtime import kafka as runtime
+        from kpiflow.streams.deadletter import DEAD_LETTER_TOPIC_CONFIG
 
         s = self.settings()
         runtime.ensure_topics(
             s.kafka.bootstrap_servers,
             {s.kafka.events_topic: s.kafka.partitions, s.kafka.dlq_topic: 1},
             retention_ms={s.kafka.events_topic: -1},
+            topic_config={s.kafka.dlq_topic: DEAD_LETTER_TOPIC_CONFIG},
         )
 
     def start_worker(self, **extra_env: str) -> WorkerProcess:
@@ -142,6 +144,16 @@ class WorkerProcess:
                 return
             time.sleep(0.3)
         raise AssertionError(f"worker not ready in {timeout}s:\n{self.tail()}")
+
+    def wait_for_log(self, text: str, timeout: float = 60) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if text in self.log_path.read_text(errors="replace"):
+                return
+            if self.proc.poll() is not None:
+                raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
+            time.sleep(0.2)
+        raise AssertionError(f"{text!r} not in the worker's log after {timeout}s:\n{self.tail()}")
 
     def tail(self, n: int = 60) -> str:
         return "\n".join(self.log_path.read_text(errors="replace").splitlines()[-n:])
