@@ -55,8 +55,9 @@ def main() -> None:
         app()
     except KpiflowError as exc:
         from rich.console import Console
+        from rich.markup import escape
 
-        Console(stderr=True).print(f"[bold red]error:[/] {exc}")
+        Console(stderr=True).print(f"[bold red]error:[/] {escape(str(exc))}")
         sys.exit(2)
 
 

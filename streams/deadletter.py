@@ -6,6 +6,7 @@ HEADER_REASON = "kpiflow-error"
 HEADER_TOPIC = "kpiflow-source-topic"
 HEADER_PARTITION = "kpiflow-source-partition"
 HEADER_OFFSET = "kpiflow-source-offset"
+HEADER_TRUNCATED = "kpiflow-truncated-from-bytes"  # `publish` only: a line larger than the topic
 MAX_REASON_BYTES = 4000
 
 # A dead letter is the consumed message unchanged plus headers. The events topic takes records up

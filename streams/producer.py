@@ -15,7 +15,11 @@ from typing import Any
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.events import InvalidEvent, parse_event
 from kpiflow.settings import Settings
-from kpiflow.streams.deadletter import dead_letter_headers
+from kpiflow.streams.deadletter import (
+    HEADER_TRUNCATED,
+    MAX_DEAD_LETTER_BYTES,
+    dead_letter_headers,
+)
 
 
 @dataclass
@@ -38,6 +42,8 @@ def make_producer(settings: Settings, **overrides: Any):
         "compression.type": "lz4",
         "message.timeout.ms": 120_000,
         "queue.buffering.max.messages": 500_000,
+        # an invalid line goes to the dead-letter topic unchanged, however large (up to its limit)
+        "message.max.bytes": MAX_DEAD_LETTER_BYTES + 64 * 1024,
     }
     conf.update(overrides)
     return Producer(conf)
@@ -82,7 +88,12 @@ class EventPublisher:
         self._produce(self.settings.kafka.events_topic, value, None)
 
     def send_invalid(self, value: bytes, reason: str, origin: str) -> None:
+        """To the dead-letter topic unchanged; a line larger than the topic takes is cut to its
+        first MAX_DEAD_LETTER_BYTES, with a header giving its size (the file keeps the line)."""
         headers = dead_letter_headers(reason, source_topic=origin, partition=-1, offset=-1)
+        if len(value) > MAX_DEAD_LETTER_BYTES:
+            headers.append((HEADER_TRUNCATED, str(len(value)).encode()))
+            value = value[:MAX_DEAD_LETTER_BYTES]
         self._produce(self.settings.kafka.dlq_topic, value, None, headers)
 
     def flush(self, timeout: float = 120) -> None:

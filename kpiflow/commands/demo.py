@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.rule import Rule
 
 from kpiflow.commands.common import console, settings
@@ -147,7 +148,7 @@ def demo(
         console.print(Rule("the KPI Flow board"))
         flow()
     except Exception as exc:  # noqa: BLE001 - the board is the last screen; say why it is missing
-        console.print(f"[yellow]KPI Flow board not shown: {exc}[/]")
+        console.print(f"[yellow]KPI Flow board not shown: {escape(str(exc))}[/]")
     if not keep_worker:
         stop_worker_background(s.pipeline.data_dir)
         console.print("\nworker stopped; Kafka keeps running (`kpiflow down` stops it).")

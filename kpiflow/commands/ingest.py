@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -81,7 +82,7 @@ def publish(
         f"published [bold]{summary.published}[/], invalid [bold]{summary.invalid_count}[/]"
     )
     for number, reason in summary.invalid[:50]:
-        console.print(f"  line {number}: {reason}")
+        console.print(f"  line {number}: {escape(reason)}")
     if summary.invalid_count > 50:
         console.print(
             f"  ... and {summary.invalid_count - 50} more (all are in the dead-letter topic)"
@@ -186,7 +187,7 @@ def status() -> None:
         store.close()
     state = _worker_state(s)
     if state:
-        console.print(f"worker: {state['ingest']}")
+        console.print(f"worker: {escape(str(state['ingest']))}")
     else:
         console.print("worker: not running (no answer on its loopback port)")
 

@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
@@ -50,7 +51,7 @@ def definitions(ctx: typer.Context) -> None:
             str(r["version"]),
             status,
             str(r["effective_from"] or ""),
-            r["description"],
+            escape(r["description"]),
             r["fingerprint"],
         )
     console.print(table)
@@ -193,7 +194,9 @@ def replay(
         table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
     for d in report:
         label = "all" if d.dimension_kind == "all" else f"{d.dimension_kind} {d.dimension}"
-        table.add_row(d.kpi, label, f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}")
+        table.add_row(
+            escape(d.kpi), escape(label), f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}"
+        )
     console.print(table)
     console.print(f"promote with: [bold]kpiflow promote {new.version}[/]")
 

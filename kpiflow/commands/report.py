@@ -8,6 +8,7 @@ from enum import Enum
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kpiflow.commands.common import console, settings
@@ -76,7 +77,10 @@ def report(
         for col in ("kpi", "period_start", "dimension", "value"):
             table.add_column(col, justify="right" if col == "value" else "left")
         for r in rows:
-            table.add_row(r["kpi"], r["period_start"], r["dimension"], f"{r['value']:,}")
+            table.add_row(
+                *(escape(str(r[c])) for c in ("kpi", "period_start", "dimension")),
+                f"{r['value']:,}",
+            )
         console.print(table)
 
 

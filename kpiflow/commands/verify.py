@@ -7,6 +7,7 @@ import sys
 from typing import Annotated
 
 import typer
+from rich.markup import escape
 from rich.table import Table
 
 from kpiflow.commands.common import console, err_console, settings
@@ -107,7 +108,7 @@ def verify(
                     {"status": "error", "exit_code": EXIT_ERROR, "error": message}, sort_keys=True
                 )
             )
-        err_console.print(f"[bold red]verify could not run:[/] {message}")
+        err_console.print(f"[bold red]verify could not run:[/] {escape(message)}")
         raise typer.Exit(EXIT_ERROR) from None
     finally:
         if source is not None:
@@ -146,12 +147,12 @@ def render(report) -> None:
         for col in ("subject", "expected", "actual"):
             table.add_column(col, overflow="fold")
         for sample in kind["samples"]:
-            table.add_row(sample["subject"], sample["expected"], sample["actual"])
+            table.add_row(*(escape(str(sample[c])) for c in ("subject", "expected", "actual")))
         console.print(table)
     stats = ", ".join(f"{k} {v}" for k, v in sorted(doc["stats"].items()))
     console.print(f"[dim]checked: {', '.join(doc['checks']) or 'nothing'}; {stats}[/]")
     for note in doc["notes"]:
-        console.print(f"[dim]{note}[/]")
+        console.print(f"[dim]{escape(note)}[/]")
     if report.differences:
         console.print(
             f"[bold red]{report.differences} difference(s)[/] (exit 1); see docs/operations.md"

@@ -9,7 +9,10 @@ a reason naming the limit, the valid events around it are stored, the worker kee
 from __future__ import annotations
 
 import json
+import os
 import random
+import subprocess
+import sys
 import uuid
 
 import pytest
@@ -144,3 +147,46 @@ def test_a_normal_stop_never_acknowledges_an_unfinished_batch(pipeline):
     assert doc["stats"]["raw_event_ids"] == len(everything), doc["stats"]
     assert "exiting without acknowledging it" in stuck.tail(300), stuck.tail(300)
     assert stuck.proc.returncode == 0  # a normal stop
+
+
+def _cli(pipeline, *args: str) -> subprocess.CompletedProcess:
+    env = {**os.environ, **pipeline.env, "COLUMNS": "200"}
+    env.pop("KPIFLOW_TEST_CHDB_DSN", None)
+    return subprocess.run(
+        [sys.executable, "-m", "kpiflow.cli", *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+
+
+def test_publish_dead_letters_a_bad_line_anywhere_and_output_escapes_data(pipeline, tmp_path):
+    rng = random.Random(17)
+    s = pipeline.settings()
+    valid = [activity(rng, i) for i in range(1200)]
+    for event in valid[:50]:
+        event["rep_id"] = "[/oops]"  # rich markup, as data
+    lines = [json.dumps(e).encode() for e in valid]
+    deep = json.dumps({**activity(rng, 5000), "n": "__N__"}).replace('"__N__"', "[" * 10_000)
+    huge = json.dumps({**activity(rng, 5001), "padding": "z" * 9_000_000})  # over the topic
+    lines.insert(1000, deep.encode())  # line 1,001
+    lines.insert(1100, huge.encode())
+    path = tmp_path / "events.jsonl"
+    path.write_bytes(b"\n".join(lines) + b"\n")
+
+    done = _cli(pipeline, "publish", str(path))
+    assert done.returncode == 0, done.stderr + done.stdout
+    assert "published 1200, invalid 2" in done.stdout, done.stdout
+    assert "line 1001: JSON nests more than 64 levels deep" in done.stdout, done.stdout
+    assert "line 1101: message is" in done.stdout, done.stdout
+    dlq, _ = dead_letters_by_source(s)
+    assert sorted(src for src, _, _ in dlq) == [f"{path}:1001", f"{path}:1101"]
+
+    worker = pipeline.start_worker()
+    worker.wait_ready()
+    pipeline.wait_caught_up(expected_raw=len(valid))
+    table = _cli(pipeline, "report", "activity_points", "-g", "quarter", "-b", "rep", "-f", "table")
+    assert table.returncode == 0, table.stderr
+    assert "[/oops]" in table.stdout, table.stdout
