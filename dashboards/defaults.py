@@ -4,8 +4,9 @@ Panel SQL is written for the ClickHouse data source (`grafana-clickhouse-datasou
 unqualified table names: the data source's default database must be the kpiflow database.
 Template variables used in SQL (always with an explicit format):
 
-- `${team:singlequote}`  the selected team ids, quoted, comma separated
-- `${rep:singlequote}`   the selected rep ids
+- `${team:singlequote}`  the selected team ids, hex-encoded (`variable_value`), quoted, comma
+  separated: compare with `hex(team_id)`
+- `${rep:singlequote}`   the selected rep ids, the same way
 - `${grain:singlequote}` the period grain of kpi_values ('day', 'week', 'month', 'quarter')
 - `${tz:singlequote}`    the reporting time zone (a hidden constant set at build time)
 
@@ -274,15 +275,25 @@ def by_label(label: str) -> str:
 # Variables
 # ---------------------------------------------------------------------------------------------
 
+# Team and rep variables carry each id hex-encoded as their value (the id itself is the text
+# shown): the data source uses a two-column result's first column as the value, second as the
+# text. Grafana's quoting formats escape a quote but not a backslash, so an id like x\' could end
+# a ClickHouse string early; a hex value cannot. Panels therefore compare hex(column) with the
+# selection: `hex(team_id) IN (${team:singlequote})`.
 TEAMS = Sql(
-    columns=("dimension",),
+    columns=("value", "dimension"),
     text="""
-        SELECT DISTINCT dimension
+        SELECT DISTINCT hex(dimension) AS value, dimension
         FROM kpi_values
         WHERE dimension_kind = 'team'
         ORDER BY dimension
     """,
 )
+
+
+def variable_value(dimension_id: str) -> str:
+    """The value a team or rep variable carries for an id: ClickHouse's hex() of its UTF-8."""
+    return dimension_id.encode("utf-8").hex().upper()
 
 
 def team_variable(opts: Options, *, multi: bool = True) -> dash.QueryVariable:
@@ -305,11 +316,11 @@ def team_variable(opts: Options, *, multi: bool = True) -> dash.QueryVariable:
 
 # Reps seen in the range in the selected teams (the raw log knows which team a rep logged for).
 REPS = Sql(
-    columns=("rep_id",),
+    columns=("value", "rep_id"),
     text="""
-        SELECT DISTINCT rep_id
+        SELECT DISTINCT hex(rep_id) AS value, rep_id
         FROM raw_events
-        WHERE team_id IN (${team:singlequote}) AND $__timeFilter(occurred_at)
+        WHERE hex(team_id) IN (${team:singlequote}) AND $__timeFilter(occurred_at)
         ORDER BY rep_id
     """,
 )

@@ -51,7 +51,7 @@ def wallboard(
     if team is None:
         builder = builder.with_variable(defaults.team_variable(opts, multi=False))
     else:
-        builder = builder.with_variable(defaults.constant("team", team))
+        builder = builder.with_variable(defaults.constant("team", defaults.variable_value(team)))
     builder = builder.with_variable(defaults.tz_variable(opts))
 
     width = 12 // len(leaderboards)

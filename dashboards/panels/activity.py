@@ -28,7 +28,7 @@ RECENT_ACTIVITY = Sql(
                 ''
             ) AS detail
         FROM raw_events
-        WHERE team_id IN (${team:singlequote}) AND $__timeFilter(occurred_at)
+        WHERE hex(team_id) IN (${team:singlequote}) AND $__timeFilter(occurred_at)
         ORDER BY occurred_at DESC
         LIMIT 20
     """,
@@ -62,8 +62,8 @@ ACTIVITIES_BY_TYPE = Sql(
             count() AS activities
         FROM raw_events
         WHERE event_type = 'activity.logged'
-          AND team_id IN (${team:singlequote})
-          AND rep_id IN (${rep:singlequote})
+          AND hex(team_id) IN (${team:singlequote})
+          AND hex(rep_id) IN (${rep:singlequote})
           AND $__timeFilter(occurred_at)
         GROUP BY time, activity_type
         ORDER BY time, activity_type
@@ -91,8 +91,8 @@ ACTIVITY_MIX = Sql(
         SELECT activity_type, count() AS activities
         FROM raw_events
         WHERE event_type = 'activity.logged'
-          AND team_id IN (${team:singlequote})
-          AND rep_id IN (${rep:singlequote})
+          AND hex(team_id) IN (${team:singlequote})
+          AND hex(rep_id) IN (${rep:singlequote})
           AND $__timeFilter(occurred_at)
         GROUP BY activity_type
         ORDER BY activities DESC, activity_type
@@ -134,7 +134,7 @@ REP_SUMMARY = Sql(
         WHERE kpi IN ('activities', 'outbound_contacts', 'activity_points')
           AND grain = 'day'
           AND dimension_kind = 'rep'
-          AND dimension IN (${rep:singlequote})
+          AND hex(dimension) IN (${rep:singlequote})
           AND $__dateFilter(period_start)
         GROUP BY rep
         ORDER BY activity_points DESC, rep

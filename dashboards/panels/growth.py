@@ -74,7 +74,7 @@ UPSELLS_RENEWALS = Sql(
         WHERE kpi IN ('upsells', 'renewals')
           AND grain = 'month'
           AND dimension_kind = 'team'
-          AND dimension IN (${team:singlequote})
+          AND hex(dimension) IN (${team:singlequote})
           AND $__dateFilter(period_start)
         ORDER BY time, series
     """,

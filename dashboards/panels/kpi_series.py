@@ -42,7 +42,7 @@ def kpi_series_sql(kpi: str, by: Literal["team", "rep"], grain: Grain) -> Sql:
             WHERE kpi = '{spec.name}'
               AND grain = {grain_sql}
               AND dimension_kind = '{by}'
-              AND dimension IN (${{{by}:singlequote}})
+              AND hex(dimension) IN (${{{by}:singlequote}})
               AND $__dateFilter(period_start)
             ORDER BY time, {by}
         """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)

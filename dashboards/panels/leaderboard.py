@@ -75,7 +75,7 @@ def leaderboard_sql(board: Leaderboard) -> Sql:
                   FROM raw_events
                   WHERE occurred_at >= toDateTime({period}, ${{tz:singlequote}})
                   GROUP BY rep_id
-                  HAVING argMax(team_id, occurred_at) IN (${{team:singlequote}})
+                  HAVING hex(argMax(team_id, occurred_at)) IN (${{team:singlequote}})
               )
             ORDER BY value DESC, rep
             LIMIT 10

@@ -25,7 +25,7 @@ from kpiflow.dashboards.defaults import (
 _MASTER_ROW = """        FROM kpi_pacing
         WHERE is_master = 1
           AND (dimension_kind = 'all'
-               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+               OR (dimension_kind = 'team' AND hex(dimension) IN (${team:singlequote})))
         ORDER BY dimension_kind = 'team' DESC
         LIMIT 1
     """
@@ -160,7 +160,7 @@ FOCUS_KPIS = Sql(
         FROM kpi_pacing
         WHERE is_master = 0
           AND (dimension_kind = 'all'
-               OR (dimension_kind = 'team' AND dimension IN (${team:singlequote})))
+               OR (dimension_kind = 'team' AND hex(dimension) IN (${team:singlequote})))
         ORDER BY focus_rank, kpi, dimension_kind = 'team' DESC
         LIMIT 1 BY kpi
     """,

@@ -72,8 +72,8 @@ PIPELINE_BY_STAGE = Sql(
             WHERE opened = 1
               AND current_stage NOT IN ({_TERMINAL})
               AND current_amount IS NOT NULL
-              AND team_id IN (${{team:singlequote}})
-              AND rep_id IN (${{rep:singlequote}})
+              AND hex(team_id) IN (${{team:singlequote}})
+              AND hex(rep_id) IN (${{rep:singlequote}})
         )
         GROUP BY time, stage
         ORDER BY time, stage
@@ -132,8 +132,8 @@ PIPELINE_NOW = Sql(
         )
         WHERE opened
           AND last_stage NOT IN ({_TERMINAL})
-          AND owner_team IN (${{team:singlequote}})
-          AND owner_rep IN (${{rep:singlequote}})
+          AND hex(owner_team) IN (${{team:singlequote}})
+          AND hex(owner_rep) IN (${{rep:singlequote}})
         GROUP BY last_stage, last_currency
         ORDER BY indexOf({_STAGE_ORDER}, last_stage), last_currency
     """,  # noqa: S608 (code constants and catalog names; values are Grafana variables)
@@ -178,7 +178,7 @@ STAGE_DAYS_LATEST = Sql(
         WHERE startsWith(kpi, 'stage_days:')
           AND grain = ${{grain:singlequote}}
           AND dimension_kind = 'team'
-          AND dimension IN (${{team:singlequote}})
+          AND hex(dimension) IN (${{team:singlequote}})
           AND $__dateFilter(period_start)
         GROUP BY stage, team
         ORDER BY indexOf({_STAGE_ORDER}, stage), team
@@ -222,7 +222,7 @@ STAGE_DAYS_SERIES = Sql(
         WHERE startsWith(kpi, 'stage_days:')
           AND grain = ${grain:singlequote}
           AND dimension_kind = 'team'
-          AND dimension IN (${team:singlequote})
+          AND hex(dimension) IN (${team:singlequote})
           AND $__dateFilter(period_start)
         ORDER BY time, series
     """,

@@ -11,7 +11,7 @@ from typing import Any
 import pytest
 
 from kpiflow.dashboards.build import build_all
-from kpiflow.dashboards.defaults import Board, Options
+from kpiflow.dashboards.defaults import Board, Options, variable_value
 from kpiflow.dashboards.macros import QueryContext, expand
 from kpiflow.dashboards.provision import MASTER_BEHIND
 from tests.dashboards.dataset import TEAMS
@@ -51,12 +51,13 @@ def context(board: Board, facts: dict[str, Any], grain: str | None, tz: str) -> 
     )
     team = _variable(board, "team")
     if team["type"] == "constant":
-        teams: list[str] = [team["query"]]
+        teams: list[str] = [team["query"]]  # already the variable's value
     elif team.get("multi"):
-        teams = facts["teams"]
+        teams = [variable_value(t) for t in facts["teams"]]
     else:
-        teams = [facts["teams"][0]]
-    variables: dict[str, Any] = {"team": teams, "rep": facts["reps"], "tz": tz}
+        teams = [variable_value(facts["teams"][0])]
+    reps = [variable_value(r) for r in facts["reps"]]
+    variables: dict[str, Any] = {"team": teams, "rep": reps, "tz": tz}
     if grain is not None:
         variables["grain"] = grain
     return QueryContext(time_from=start, time_to=now, interval=interval, variables=variables)
@@ -91,11 +92,12 @@ def test_team_variable_lists_the_teams(panel_db):
     board = BOARDS["kpiflow-activity"]
     query = next(q for q in board.queries if q.where == "variable team")
     _, rows = panel_db.run(expand(query.sql, context(board, panel_db.facts, "week", "UTC")))
-    assert [r[0] for r in rows] == sorted(TEAMS)
+    assert [r[1] for r in rows] == sorted(TEAMS)  # the text; the value is its hex
+    assert [r[0] for r in rows] == [variable_value(t) for t in sorted(TEAMS)]
 
 
-def test_quote_in_a_team_id_is_escaped_and_matches(panel_db):
-    """`${team:singlequote}` escapes a quote as \\' ; ClickHouse reads that back as the id."""
+def test_quote_in_a_team_id_matches(panel_db):
+    """A team id with a quote: its wallboard selects it (the variable's value is its hex)."""
     board = next(b for b in BOARDS.values() if b.title.endswith("west's"))
     query = next(q for q in board.queries if q.where.endswith("Recent activity"))
     _, rows = panel_db.run(expand(query.sql, context(board, panel_db.facts, None, "UTC")))
