@@ -27,13 +27,19 @@ JSON_SETTINGS = {
 class ClickHouseStore:
     """clickhouse-connect on a `chdb://` path or an `http(s)://` server."""
 
-    def __init__(self, dsn: str, database: str, password: str | None = None) -> None:
+    def __init__(
+        self, dsn: str, database: str, password: str | None = None, *, read_only: bool = False
+    ) -> None:
         import clickhouse_connect
         from clickhouse_connect.driver.exceptions import ClickHouseError
 
         self.database = ident(database)
         self.dsn = dsn
         self._password = password
+        # read_only: every query runs with readonly=1 (no writes, no DDL, no settings changes, no
+        # table functions such as file(), url() or remote()); the worker's gateway reads so.
+        self.read_only = read_only
+        self._read = {"readonly": 1} if read_only else {}
         kwargs: dict[str, Any] = {"dsn": dsn}
         if not dsn.startswith("chdb:"):
             kwargs["password"] = password or ""
@@ -50,18 +56,28 @@ class ClickHouseStore:
             raise RuntimeServiceError(
                 f"cannot reach ClickHouse at {without_url_password(dsn)}: {exc}"
             ) from None
-        self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
+        if not read_only:
+            self.client.command(f"CREATE DATABASE IF NOT EXISTS {self.database}")
 
     def sql(self, template: str) -> str:
         return render(template, self.database)
 
-    def clone(self) -> ClickHouseStore:
+    def clone(self, *, read_only: bool = False) -> ClickHouseStore:
         """A second client on the same database, for another thread (one client per thread)."""
-        return ClickHouseStore(self.dsn, self.database, self._password)
+        return ClickHouseStore(
+            self.dsn, self.database, self._password, read_only=read_only or self.read_only
+        )
+
+    def _writable(self) -> None:
+        if self.read_only:
+            raise PermissionError("this ClickHouse client is read-only")
 
     def rows(self, sql: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
         raw = self.client.raw_query(
-            self.sql(sql), parameters=params or {}, fmt="JSONEachRow", settings=JSON_SETTINGS
+            self.sql(sql),
+            parameters=params or {},
+            fmt="JSONEachRow",
+            settings=JSON_SETTINGS | self._read,
         )
         return [json.loads(line) for line in raw.splitlines() if line]
 
@@ -71,14 +87,18 @@ class ClickHouseStore:
 
     def arrow(self, sql: str, params: dict[str, Any] | None = None):
         """Columnar result, for bulk reads inside the owning process (rebuild, verify)."""
-        return self.client.query_arrow(self.sql(sql), parameters=params or {})
+        return self.client.query_arrow(
+            self.sql(sql), parameters=params or {}, settings=self._read or None
+        )
 
     def arrow_batches(self, sql: str, params: dict[str, Any] | None = None, rows: int = 200_000):
         """A large result as a stream of Arrow tables of about `rows` rows each."""
         import pyarrow as pa
 
         pending, size = [], 0
-        with self.client.query_arrow_stream(self.sql(sql), parameters=params or {}) as stream:
+        with self.client.query_arrow_stream(
+            self.sql(sql), parameters=params or {}, settings=self._read or None
+        ) as stream:
             for batch in stream:
                 pending.append(batch)
                 size += batch.num_rows
@@ -89,6 +109,7 @@ class ClickHouseStore:
             yield pa.Table.from_batches(pending)
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
+        self._writable()
         self.client.command(self.sql(sql), parameters=params or None)
 
     def insert(
@@ -98,6 +119,7 @@ class ClickHouseStore:
         columns: Sequence[str],
         token: str | None = None,
     ) -> None:
+        self._writable()
         if not rows:
             return
         settings = {"insert_deduplication_token": token} if token else None
@@ -113,6 +135,7 @@ class ClickHouseStore:
         token: str | None = None,
     ) -> None:
         """Insert rows that came as JSON (dates and decimals as text): ClickHouse parses them."""
+        self._writable()
         if not rows:
             return
         body = "".join(
@@ -129,6 +152,12 @@ class ClickHouseStore:
 
     def close(self) -> None:
         self.client.close()
+
+
+_NO_SQL_WRITES = (
+    "the worker's gateway runs read-only SQL: a write goes through a typed operation "
+    "(kpiflow.projections.operations.run), or stop the worker and run the command again"
+)
 
 
 class GatewayStore:
@@ -179,19 +208,14 @@ class GatewayStore:
         yield self.arrow(sql, params)
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
-        self._post("/kpiflow/command", {"sql": sql, "params": params or {}})
+        raise RuntimeServiceError(_NO_SQL_WRITES)
 
     def insert(self, table, rows, columns, token=None) -> None:
-        if rows:
-            self._post(
-                "/kpiflow/insert",
-                {
-                    "table": ident(table),
-                    "rows": [list(r) for r in rows],
-                    "columns": list(columns),
-                    "token": token,
-                },
-            )
+        raise RuntimeServiceError(_NO_SQL_WRITES)
+
+    def operation(self, name: str, args: dict[str, Any]) -> dict[str, Any]:
+        """Ask the worker to perform a typed write (`kpiflow.projections.operations`)."""
+        return json.loads(self._post("/kpiflow/op", {"op": name, "args": args}))
 
     def close(self) -> None:
         pass

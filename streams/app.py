@@ -173,7 +173,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
 
     # The gateway has its own client and thread too: a long `verify` or `report` through it
     # never delays an ingest insert.
-    install_views(app, ClickHouseIO(store.clone()), token, state)
+    install_views(
+        app, ClickHouseIO(store.clone(read_only=True)), ClickHouseIO(store.clone()), token, state
+    )
 
     @app.on_before_shutdown.connect
     async def _cleanup(app, **kwargs) -> None:  # noqa: ARG001

@@ -2,7 +2,8 @@
 
 With the embedded engine the worker owns the ClickHouse data path, so `kpiflow report`,
 `status`, `replay`, `promote`, ... reach ClickHouse through these endpoints. They listen on
-127.0.0.1 only and need the token the worker writes (mode 0600) into the data directory.
+127.0.0.1 only and need the token the worker writes (mode 0600) into the data directory. Least
+privilege: SQL sent here runs read-only; the writes the CLI needs are typed operations.
 """
 
 from __future__ import annotations
@@ -12,7 +13,8 @@ import secrets
 from pathlib import Path
 from typing import Any
 
-from kpiflow.projections.sqlsafe import ident
+from kpiflow.errors import KpiflowError
+from kpiflow.projections import operations
 from kpiflow.projections.store import gateway_file
 
 TOKEN_HEADER = "X-Kpiflow-Token"
@@ -42,9 +44,13 @@ def remove_gateway_file(data_dir: Path) -> None:
     gateway_file(data_dir).unlink(missing_ok=True)
 
 
-def install_views(app, io, token: str, state_fn) -> None:
-    """Register the endpoints on the Faust app. `io` is the gateway's own ClickHouseIO (a client
-    and thread of its own, so no request delays an ingest insert)."""
+def install_views(app, io, writer, token: str, state_fn) -> None:
+    """Register the endpoints on the Faust app.
+
+    `io` is the gateway's own read-only ClickHouseIO (a client and thread of its own, so no
+    request delays an ingest insert): `/kpiflow/query` and `/kpiflow/arrow` run with readonly=1,
+    so no statement sent there writes, changes a setting or reaches a file, URL or other server
+    through a table function. `writer` runs the typed operations of `/kpiflow/op` only."""
     from faust.web import Request, Response, View
 
     def allowed(request: Request) -> bool:
@@ -80,35 +86,25 @@ def install_views(app, io, token: str, state_fn) -> None:
                 return self.error(400, str(exc))
             return self.bytes(arrow_ipc(table), content_type="application/vnd.apache.arrow.stream")
 
-    @app.page("/kpiflow/command")
-    class Command(View):
-        async def post(self, request: Request) -> Response:
-            if not allowed(request):
-                return self.error(403, "bad or missing token")
-            req = await body(request)
-            try:
-                await io.run(io.store.command, req["sql"], req.get("params") or {})
-            except Exception as exc:  # noqa: BLE001
-                return self.error(400, str(exc))
-            return self.json({"ok": True})
+    @app.page("/kpiflow/op")
+    class Operation(View):
+        """A typed write a CLI command asks for (promote, store a plan, ...), by name."""
 
-    @app.page("/kpiflow/insert")
-    class Insert(View):
         async def post(self, request: Request) -> Response:
             if not allowed(request):
                 return self.error(403, "bad or missing token")
             req = await body(request)
+            name, args = req.get("op"), req.get("args")
+            if name not in operations.OPERATIONS or not isinstance(args, dict):
+                known = ", ".join(sorted(operations.OPERATIONS))
+                return self.error(400, f"no operation {name!r}; known: {known}")
             try:
-                await io.run(
-                    io.store.insert_json,
-                    ident(req["table"]),
-                    req["rows"],
-                    req["columns"],
-                    req.get("token"),
-                )
-            except Exception as exc:  # noqa: BLE001
+                result = await writer.run(operations.perform, writer.store, name, args)
+            except KpiflowError as exc:
                 return self.error(400, str(exc))
-            return self.json({"ok": True})
+            except Exception as exc:  # noqa: BLE001 - report ClickHouse's own message
+                return self.error(500, f"{type(exc).__name__}: {exc}")
+            return self.json(result)
 
     @app.page("/kpiflow/state")
     class State(View):

@@ -131,7 +131,8 @@ def apply(file: FileArg) -> None:
     date) and plan_changes (the file itself and each change). Applying an unchanged file again
     stores nothing. The kpi_pacing view and `kpiflow flow` read the latest revision.
     """
-    from kpiflow.projections.plans.storage import apply_plan, known_definition_versions
+    from kpiflow.projections import operations
+    from kpiflow.projections.plans.storage import Applied, known_definition_versions
     from kpiflow.projections.store import open_store
 
     plan = _load(file)
@@ -150,7 +151,7 @@ def apply(file: FileArg) -> None:
                     ),
                     soft_wrap=True,
                 )
-        result = apply_plan(store, plan)
+        result = Applied(**operations.run(store, "store_plan", plan=plan.canonical_json()))
     finally:
         store.close()
     if result.unchanged:

@@ -74,24 +74,10 @@ def show(version: int) -> None:
 @definitions_app.command("drop")
 def drop(version: int) -> None:
     """Retire a version that is not live and delete its projection rows."""
+    from kpiflow.projections import operations
     from kpiflow.projections.store import open_store
-    from kpiflow.projections.versions import (
-        list_versions,
-        live_version,
-        load_definition,
-        set_status,
-    )
 
-    store = open_store(settings())
-    if version == live_version(store):
-        raise ConfigError(f"version {version} is live; promote another version first")
-    rows = {r["version"]: r for r in list_versions(store)}
-    if version not in rows:
-        raise ConfigError(f"no definition version {version}")
-    set_status(store, load_definition(rows[version]), "retired")
-    store.command(
-        "ALTER TABLE {db}.kpi_rows DELETE WHERE definition_version = {v:UInt32}", {"v": version}
-    )
+    operations.run(open_store(settings()), "retire", version=version)
     console.print(f"version {version} retired and its rows deleted")
 
 
@@ -141,7 +127,8 @@ def replay(
     a worker, this command rebuilds it itself). Readers keep seeing the live version until
     `kpiflow promote N`.
     """
-    from kpiflow.projections import versions
+    from kpiflow.projections import operations, versions
+    from kpiflow.projections.definitions import Definition
     from kpiflow.projections.replay import (
         affected_kpis,
         build_offline,
@@ -162,7 +149,8 @@ def replay(
             "1 is built"
         )
     old = versions.load_definition(rows[live])
-    new = versions.register(store, wanted)
+    registered = operations.run(store, "register_definition", definition=wanted.model_dump_json())
+    new = Definition.model_validate_json(registered["definition"])
     console.print(
         f"registered definition version [bold]{new.version}[/] ({new.description}); rebuilding "
         "from the raw event log"
@@ -209,10 +197,11 @@ def promote(
 
     The previous version stays queryable (`kpiflow report --version N`) until dropped.
     """
+    from kpiflow.projections import operations
     from kpiflow.projections.store import open_store
-    from kpiflow.projections.versions import promote as do_promote
 
-    previous = do_promote(open_store(settings()), version, note)
+    done = operations.run(open_store(settings()), "promote", version=version, note=note)
+    previous = done["previous"]
     console.print(f"live version: {previous} -> [bold]{version}[/]")
 
 

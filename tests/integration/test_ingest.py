@@ -31,7 +31,7 @@ def activity(i: int, rng: random.Random) -> dict:
         "event_type": "activity.logged",
         "schema_version": 1,
         "occurred_at": (
-            datetime(2026, 10, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)
+            datetime(2026, 6, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)
         ).isoformat(),
         "source": "test",
         "rep_id": f"rep-{i % 7}",

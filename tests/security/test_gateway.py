@@ -56,11 +56,9 @@ def test_gateway_is_loopback_only_needs_its_token_and_keeps_hostile_fields_as_da
     port = int(pipeline.env["KPIFLOW_WORKER_WEB_PORT"])
     assert listening_addresses(port) == {"0100007F"}  # 127.0.0.1, not 0.0.0.0
     query = {"sql": "SELECT count() FROM {db}.raw_event_log"}
-    for path in ("/kpiflow/query", "/kpiflow/arrow", "/kpiflow/command", "/kpiflow/insert"):
+    for path in ("/kpiflow/query", "/kpiflow/arrow", "/kpiflow/op"):
         assert post(info["url"] + path, query, None) == 403
         assert post(info["url"] + path, query, "not-the-token") == 403
-    hostile_table = {"table": "raw_event_log; DROP TABLE kpi_rows", "rows": [], "columns": []}
-    assert post(info["url"] + "/kpiflow/insert", hostile_table, info["token"]) == 400
     event = {
         "event_id": "6f1c2a8e-2b7e-4a52-9d55-1d1f0c3e9a10", "event_type": "activity.logged",
         "schema_version": 1, "occurred_at": "2026-10-05T09:00:00Z", "source": "test",
@@ -75,3 +73,68 @@ def test_gateway_is_loopback_only_needs_its_token_and_keeps_hostile_fields_as_da
     rows = fetch(gateway, build_query("activities", "day", "rep", None, None))
     assert [r["dimension"] for r in rows] == [DROP]
     assert read_topic(s, s.kafka.dlq_topic) == []
+
+
+def answer(url: str, body: dict, token: str) -> tuple[int, str]:
+    request = urllib.request.Request(
+        url,
+        data=json.dumps(body).encode(),
+        headers={"Content-Type": "application/json", "X-Kpiflow-Token": token},
+        method="POST",
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310 (loopback)
+            return response.status, response.read().decode()
+    except urllib.error.HTTPError as exc:
+        return exc.code, exc.read().decode()
+
+
+# With the token, SQL sent to the gateway used to run anything: DDL, file() reading system
+# files, INSERT INTO FUNCTION file() writing them. Each must be refused; reads still work.
+REFUSED = [
+    "DROP TABLE {db}.raw_event_log",
+    "ALTER TABLE {db}.kpi_rows DELETE WHERE 1",
+    "INSERT INTO {db}.live_version (name, version, revision) VALUES ('live', 9, 9)",
+    "CREATE TABLE {db}.pwn (a String) ENGINE = Memory",
+    "SELECT * FROM file('/etc/passwd', 'LineAsString')",
+    "INSERT INTO FUNCTION file('{tmp}/written.txt', 'LineAsString') SELECT 'pwned'",
+    "SELECT * FROM url('http://127.0.0.1:9/', 'LineAsString')",
+    "SELECT * FROM remote('127.0.0.1', system.one)",
+    "SELECT * FROM format(JSONEachRow, 'a String', '{{\"a\":\"x\"}}')",
+    "SELECT 1 SETTINGS readonly = 0",
+    "SET readonly = 0",
+]
+
+
+def test_the_gateway_runs_read_only_sql_and_typed_operations_only(pipeline, tmp_path):
+    worker = pipeline.start_worker()
+    worker.wait_ready()
+    info = json.loads(gateway_file(Path(pipeline.env["KPIFLOW_DATA_DIR"])).read_text())
+    gateway = pipeline.gateway()
+    for template in REFUSED:
+        sql = template.replace("{tmp}", str(tmp_path))
+        for path in ("/kpiflow/query", "/kpiflow/arrow"):
+            code, text = answer(info["url"] + path, {"sql": sql}, info["token"])
+            assert code == 400, (path, sql, code, text)
+            if not sql.startswith("SET"):  # SET is not even a query there
+                assert "READONLY" in text, (sql, text)
+    assert not (tmp_path / "written.txt").exists()
+    assert gateway.scalar("SELECT count() FROM {db}.raw_event_log") == 0  # the table is still there
+    for path in ("/kpiflow/command", "/kpiflow/insert"):  # arbitrary SQL that writes: gone
+        code, _ = answer(info["url"] + path, {"sql": "SELECT 1"}, info["token"])
+        assert code in (404, 405), (path, code)
+    code, text = answer(
+        info["url"] + "/kpiflow/op", {"op": "drop_everything", "args": {}}, info["token"]
+    )
+    assert code == 400 and "no operation" in text
+    code, text = answer(
+        info["url"] + "/kpiflow/op",
+        {"op": "promote", "args": {"version": "1; DROP"}},
+        info["token"],
+    )
+    assert code == 400 and "positive integer" in text
+    code, text = answer(
+        info["url"] + "/kpiflow/op", {"op": "promote", "args": {"version": 1}}, info["token"]
+    )
+    assert code == 200, text  # version 1 is built: a typed write the CLI needs works
+    assert json.loads(text) == {"previous": 1}
