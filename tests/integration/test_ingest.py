@@ -30,9 +30,7 @@ def activity(i: int, rng: random.Random) -> dict:
         "event_id": str(uuid.UUID(int=rng.getrandbits(128), version=4)),
         "event_type": "activity.logged",
         "schema_version": 1,
-        "occurred_at": (
-            datetime(2026, 6, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)
-        ).isoformat(),
+        "occurred_at": (datetime(2026, 6, 1, 8, tzinfo=UTC) + timedelta(minutes=7 * i)).isoformat(),
         "source": "test",
         "rep_id": f"rep-{i % 7}",
         "team_id": f"team-{i % 3}",
