@@ -146,6 +146,13 @@ class Projector:
         state.watermark = watermark
         return len(records)
 
+    def positions(self) -> dict[int, dict[int, int]]:
+        """Per version: the raw-log offset read so far in each partition (where a failing step
+        stands). Safe from any thread."""
+        with self._lock:
+            states = list(self.states.items())
+        return {n: dict(s.watermark.offsets) for n, s in states}
+
     def progress(self) -> dict[int, dict[str, int | bool]]:
         """Per version: built or not, bulk progress, events applied. Safe from any thread."""
         with self._lock:

@@ -168,6 +168,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         return {
             "ingest": ingest.metrics.as_dict(),
             "projector": {str(k_): v for k_, v in projecting.progress().items()},
+            "projector_failure": projecting.failure(),
             "leader": app.is_leader() if app.consumer else False,
         }
 

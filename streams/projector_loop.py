@@ -3,7 +3,9 @@ projections current from the raw log; on losing (or regaining) the lead, start a
 
 The projector has its own ClickHouse client and thread, so a long projection step never delays
 an ingest insert (and with it the acknowledgement of a batch). A failing step is logged and the
-projector rebuilds from the raw log: the raw log is safe, and ingest goes on.
+projector rebuilds from the raw log: the raw log is safe, and ingest goes on. A step that keeps
+failing is loud, not a silent freeze: `failure()` (the worker's state endpoint, `kpiflow status`)
+gives the error, how often and since when it failed, and the raw-log position it stands at.
 """
 
 from __future__ import annotations
@@ -11,6 +13,9 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from datetime import UTC, datetime
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from kpiflow.projections.projector import Projector
@@ -24,13 +29,49 @@ FAILED_SECONDS = 2.0  # a step failed: rebuild after this pause
 SYNC_EVERY = 10  # steps between looks at registered/retired definition versions
 
 
+@dataclass
+class Failure:
+    """The projector's current run of failed steps (None once a step succeeds)."""
+
+    error: str
+    attempts: int
+    since: str  # ISO instant of the first failure of this run
+    last: str
+    positions: dict[str, dict[str, int]]  # version -> partition -> raw-log offset read
+
+
 class ProjectorLoop:
     def __init__(self, store, tz: ZoneInfo) -> None:
         self.io = ClickHouseIO(store)
         self.projector = Projector(self.io.store, tz)
+        self._failure: Failure | None = None
 
     def progress(self) -> dict[int, dict[str, int | bool]]:
         return self.projector.progress()
+
+    def failure(self) -> dict[str, Any] | None:
+        return asdict(self._failure) if self._failure else None
+
+    def _failed(self, exc: Exception) -> None:
+        now = datetime.now(UTC).isoformat(timespec="seconds")
+        error = f"{type(exc).__name__}: {exc}"[:2000]
+        positions = {
+            str(v): {str(p): o for p, o in sorted(offsets.items())}
+            for v, offsets in self.projector.positions().items()
+        }
+        previous = self._failure
+        attempts = previous.attempts + 1 if previous and previous.error == error else 1
+        since = previous.since if previous and attempts > 1 else now
+        self._failure = Failure(error, attempts, since, now, positions)
+        log.error(
+            "projector step failed (%s time(s) in a row since %s) at raw-log position %s; "
+            "projections are behind, ingest goes on; retrying from the raw log: %s",
+            attempts,
+            since,
+            positions,
+            error,
+            exc_info=attempts == 1,
+        )
 
     async def run(self, is_leader: Callable[[], bool], should_stop: Callable[[], bool]) -> None:
         projector, io = self.projector, self.io
@@ -49,8 +90,9 @@ class ProjectorLoop:
                     await io.run(projector.sync_versions)
                 applied = await io.run(projector.step)
                 was_leader = True
-            except Exception:  # noqa: BLE001 - keep the worker alive; the raw log is safe
-                log.exception("projector step failed; retrying from the raw log")
+                self._failure = None
+            except Exception as exc:  # noqa: BLE001 - keep the worker alive; the raw log is safe
+                self._failed(exc)
                 await io.run(projector.reset)
                 await asyncio.sleep(FAILED_SECONDS)
                 continue

@@ -188,6 +188,14 @@ def status() -> None:
     state = _worker_state(s)
     if state:
         console.print(f"worker: {escape(str(state['ingest']))}")
+        failure = state.get("projector_failure")
+        if failure:
+            console.print(
+                f"[bold red]projector failing[/]: {failure['attempts']} step(s) in a row since "
+                f"{failure['since']}, at raw-log position {escape(str(failure['positions']))}: "
+                f"{escape(failure['error'])}. KPIs are behind; ingest goes on. See the worker's "
+                "log; `kpiflow verify` names the rows that differ."
+            )
     else:
         console.print("worker: not running (no answer on its loopback port)")
 
