@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import os
 
 from kpiflow.projections.migrate import apply_migrations
 from kpiflow.projections.store import ClickHouseStore
@@ -13,6 +14,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     from faust.worker import Worker
 
     from kpiflow.streams.app import create_app
+    from kpiflow.streams.group import ensure_sole_worker
 
     password = (
         settings.clickhouse.password.get_secret_value() if settings.clickhouse.password else None
@@ -22,6 +24,8 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     if dsn.startswith("chdb://"):
         from pathlib import Path
 
+        session_timeout = float(os.environ.get("KPIFLOW_SESSION_TIMEOUT", "10"))
+        ensure_sole_worker(settings, wait=session_timeout + 5)
         Path(dsn.removeprefix("chdb://")).mkdir(parents=True, exist_ok=True)
     store = ClickHouseStore(dsn, settings.clickhouse.database, password)
     apply_migrations(store)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from rich.console import Console
+from rich.text import Text
 
 from kpiflow.settings import Settings, get_settings
 
@@ -10,8 +11,32 @@ console = Console()
 err_console = Console(stderr=True)
 
 
-def settings() -> Settings:
-    return get_settings()
+_announced = False
+
+
+def settings(*, creates_data_dir: bool = False) -> Settings:
+    """The effective settings. The first call of a command says (on stderr) which data directory
+    it uses, and warns when that directory does not exist yet: a command run from another folder
+    than `kpiflow up` would otherwise start silently from a new, empty `./.kpiflow`. `up` and
+    `demo` create it on purpose (`creates_data_dir`)."""
+    global _announced
+    s = get_settings()
+    if not _announced:
+        _announced = True
+        path = s.pipeline.data_dir.resolve()
+        if path.exists() or creates_data_dir:
+            err_console.print(Text(f"data directory: {path}", style="dim"), soft_wrap=True)
+        else:
+            err_console.print(
+                Text(
+                    f"data directory {path} does not exist: this command starts from a new, "
+                    "empty one. Run it from the folder you ran `kpiflow up` in, or set "
+                    "KPIFLOW_DATA_DIR.",
+                    style="yellow",
+                ),
+                soft_wrap=True,
+            )
+    return s
 
 
 def worker_state(base_url: str) -> dict | None:

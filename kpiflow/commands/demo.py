@@ -97,7 +97,7 @@ def demo(
     from kpiflow.commands import ingest, report, runtime
     from kpiflow.commands.simulate import simulate
 
-    s = settings()
+    s = settings(creates_data_dir=True)
     console.print(Rule("1. Kafka, topics, ClickHouse schema"))
     runtime.up(kafka=True)
     console.print(Rule("2. the worker"))

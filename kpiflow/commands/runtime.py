@@ -33,7 +33,7 @@ def up(
     from kpiflow.runtime import kafka as runtime
     from kpiflow.streams.deadletter import DEAD_LETTER_TOPIC_CONFIG
 
-    s = settings()
+    s = settings(creates_data_dir=True)
     t0 = time.monotonic()
     say = lambda msg: err_console.print(f"[dim]{time.monotonic() - t0:6.1f}s[/] {msg}")  # noqa: E731
     if kafka:
