@@ -52,8 +52,12 @@ def _catalog() -> dict[str, KpiSpec]:
         ),
         KpiSpec("activity_points", "action", "count", description="points per activity type"),
         KpiSpec(
+            "leads_created", "result", "count", description="leads first created in the period"
+        ),
+        KpiSpec(
             "qualified_leads", "result", "count", description="leads first qualified in the period"
         ),
+        KpiSpec("deals_opened", "result", "count", description="deals first opened in the period"),
         KpiSpec("won_deals", "result", "count", description="deals won in the period"),
         KpiSpec("won_value", "result", "amount", description="amount at the moment of winning"),
         KpiSpec(

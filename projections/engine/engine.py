@@ -5,7 +5,8 @@ arrival order and writes `take_changes()`; the bulk rebuild applies the whole ra
 writes `rows()`. Whatever the batch split, order or duplication, the state after the same set
 of events is the same, because every piece of it is order-free:
 - activities: counters per (local date, team, rep, type, direction), folded into row sums;
-- leads: the earliest qualifying assessment per lead; churn: the earliest per customer;
+- leads and deals opened: the earliest lead.created, qualifying assessment and deal.opened per
+  lead or deal; churn: the earliest per customer;
 - deals: each deal's own events, its outcome recomputed (old retracted, new added) on change;
 - pipeline, growth and retention: recomputed from that state when it, or the span of local
   dates from the first to the last event, changes.
@@ -31,7 +32,7 @@ from kpiflow.projections.engine.customers import Customers
 from kpiflow.projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
 from kpiflow.projections.engine.families import Family
 from kpiflow.projections.engine.growth import Growth
-from kpiflow.projections.engine.leads import LeadTracker
+from kpiflow.projections.engine.leads import FirstEvents, LeadTracker
 from kpiflow.projections.engine.medians import MedianStore
 from kpiflow.projections.engine.periods import PeriodCalendar
 from kpiflow.projections.engine.pipeline_value import PipelineValue
@@ -40,12 +41,16 @@ from kpiflow.projections.records import EventRecord
 
 ACTIVITY = "activity.logged"
 ASSESSED = "lead.qualification_assessed"
+CREATED = "lead.created"
+OPENED = "deal.opened"
 CHURNED = "customer.churned"
 KNOWN_TYPES = frozenset(EVENT_TYPES)
 
 COUNT_KPIS = (
     *ACTION_KPIS,
+    "leads_created",
     "qualified_leads",
+    "deals_opened",
     "won_deals",
     "upsells",
     "renewals",
@@ -68,6 +73,7 @@ class KpiEngine:
         self._last: date | None = None
         self._activities = ActivityCounter(definition)
         self._leads = LeadTracker(definition)
+        self._opened = FirstEvents("deals_opened")
         self._deals = DealBook(frozenset(definition.core_products))
         self._sums = SumStore(COUNT_KPIS, AMOUNT_KPIS)
         self._medians = MedianStore(MEDIAN_KPIS)
@@ -113,11 +119,14 @@ class KpiEngine:
         self._extend(day, day)
         if event_type in DEAL_EVENT_TYPES:
             self._deals.add(record, day)
+            if event_type == OPENED and record.deal_id:
+                self._opened.offer(record.deal_id, record, day)
         elif event_type == ASSESSED:
             self._leads.assessed(record, day)
+        elif event_type == CREATED:
+            self._leads.created_event(record, day)
         elif event_type == CHURNED:
             self._customers.churned(record, day)
-        # lead.created only widens the span of dates (pipeline, growth and retention periods)
 
     def terminal_at(self, deal_id: str) -> datetime | None:
         """occurred_at of the deal's first won/lost stage change known so far, if any."""
@@ -171,6 +180,7 @@ class KpiEngine:
         if span is not None:
             self._extend(*span)
         self._leads.flush(self._calendar, self._sums)
+        self._opened.flush(self._calendar, self._sums)
         for old, new in self._deals.changes():
             self._count_deal(old, -1)
             self._count_deal(new, 1)

@@ -80,6 +80,9 @@ class Log:
     def assessed(self, lead: str, at: str, checklist: dict[str, bool], **kw) -> EventRecord:
         return self.add("lead.qualification_assessed", at, lead_id=lead, checklist=checklist, **kw)
 
+    def created(self, lead: str, at: str, **kw) -> EventRecord:
+        return self.add("lead.created", at, lead_id=lead, **kw)
+
     def churned(self, customer: str, at: str, **kw) -> EventRecord:
         return self.add("customer.churned", at, customer_id=customer, **kw)
 

@@ -381,6 +381,7 @@ def test_every_catalog_kpi_is_produced() -> None:
             records.append(replace(record, event_id=f"{n}-{record.event_id}"))
     leads = Log(start=10_000)
     leads.assessed("L", "2026-03-03T10:00:00Z", {"budget": True, "authority": True, "need": True})
+    leads.created("L", "2026-03-02T10:00:00Z")
     meeting = Log(start=20_000)
     meeting.opened("M", "2026-03-03T10:00:00Z", "1", stage="meeting")
     meeting.stage("M", "2026-03-04T10:00:00Z", "proposal", "meeting")
