@@ -1,4 +1,5 @@
-"""What a KPI means, versioned: activity points, the qualification rule, the core products.
+"""What a KPI means, versioned: activity points, the qualification rule, the core products, and
+the team's own (custom) KPIs.
 
 Version 1 is the catalog's defaults. A new version is created when the team changes a definition
 mid-quarter; the projections of each version are kept apart (`definition_version` column) and
@@ -14,6 +15,8 @@ from datetime import date
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kpiflow.events.activities import ACTIVITY_TYPES
+from kpiflow.projections.catalog import CATALOG, KpiSpec
+from kpiflow.projections.custom import CustomKpi, check_name
 
 DEFAULT_POINTS: dict[str, int] = {
     "call": 3,
@@ -37,6 +40,23 @@ class Definition(BaseModel):
     points: dict[str, int] = Field(default_factory=lambda: dict(DEFAULT_POINTS))
     qualification: tuple[str, ...] = ("budget", "authority", "need")
     core_products: tuple[str, ...] = ("enterprise",)
+    kpis: dict[str, CustomKpi] = Field(default_factory=dict)
+
+    @field_validator("kpis")
+    @classmethod
+    def _names(cls, value: dict[str, CustomKpi]) -> dict[str, CustomKpi]:
+        for name in value:
+            check_name(name)
+        return value
+
+    def spec(self, name: str) -> KpiSpec | None:
+        """A catalog KPI, or a custom KPI of this version, as a spec; None when unknown."""
+        custom = self.kpis.get(name)
+        return custom.spec(name) if custom is not None else CATALOG.get(name)
+
+    def kpi_names(self) -> tuple[str, ...]:
+        """The catalog's KPIs, then this version's custom KPIs."""
+        return (*CATALOG, *self.kpis)
 
     @field_validator("points")
     @classmethod
@@ -57,14 +77,17 @@ class Definition(BaseModel):
 
     def fingerprint(self) -> str:
         """Hash of what changes numbers (not the version number or description)."""
-        body = json.dumps(
-            {
-                "points": self.points,
-                "qualification": sorted(self.qualification),
-                "core": sorted(self.core_products),
-            },
-            sort_keys=True,
-        )
+        numbers: dict = {
+            "points": self.points,
+            "qualification": sorted(self.qualification),
+            "core": sorted(self.core_products),
+        }
+        if self.kpis:  # absent for a version without custom KPIs: its fingerprint is unchanged
+            numbers["kpis"] = {
+                name: custom.model_dump(mode="json", exclude={"description"})
+                for name, custom in self.kpis.items()
+            }
+        body = json.dumps(numbers, sort_keys=True)
         return hashlib.sha256(body.encode()).hexdigest()[:16]
 
 

@@ -85,7 +85,7 @@ EVENT_FIELDS: tuple[RawField, ...] = (
         _instants,
         "occurred_us",
     ),
-    RawField("source", _req("source")),
+    RawField("source", _req("source"), "source"),
     RawField("rep_id", _req("rep_id"), "rep_id"),
     RawField("team_id", _req("team_id"), "team_id"),
     RawField("lead_id", _opt("lead_id"), "lead_id"),
@@ -93,7 +93,7 @@ EVENT_FIELDS: tuple[RawField, ...] = (
     RawField("customer_id", _opt("customer_id"), "customer_id"),
     RawField("activity_type", _opt("activity_type"), "activity_type"),
     RawField("direction", _opt("direction"), "direction"),
-    RawField("channel", _opt("channel")),
+    RawField("channel", _opt("channel"), "channel"),
     RawField(
         "checklist",
         lambda get: dict(get("checklist") or {}),

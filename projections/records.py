@@ -36,6 +36,8 @@ class EventRecord:
     stage: str = ""
     from_stage: str = ""
     to_stage: str = ""
+    source: str = ""  # read by custom KPI filters (an activity's or a deal's source)
+    channel: str = ""  # lead.created's channel (custom KPI filters: lead.channel)
 
 
 def record_from_event(event: SalesEvent, seq: int = 0) -> EventRecord:
@@ -60,4 +62,6 @@ def record_from_event(event: SalesEvent, seq: int = 0) -> EventRecord:
         stage=get("stage") or "",
         from_stage=get("from_stage") or "",
         to_stage=get("to_stage") or "",
+        source=event.source,
+        channel=get("channel") or "",
     )

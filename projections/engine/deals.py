@@ -245,14 +245,18 @@ class DealBook:
         terminal = first_terminal(self._events.get(deal_id, []))
         return None if terminal is None else terminal.instant
 
-    def changes(self) -> list[tuple[DealOutcome, DealOutcome]]:
-        """(old, new) outcome of every deal whose outcome changed since the last call."""
+    def outcome(self, deal_id: str) -> DealOutcome:
+        """The outcome counted now (after `changes()`)."""
+        return self._counted.get(deal_id, NOTHING)
+
+    def changes(self) -> list[tuple[str, DealOutcome, DealOutcome]]:
+        """(deal, old, new) outcome of every deal whose outcome changed since the last call."""
         out = []
         for deal_id in sorted(self._dirty):
             new = deal_outcome(self._events[deal_id], self._core)
             old = self._counted.get(deal_id, NOTHING)
             if new != old:
                 self._counted[deal_id] = new
-                out.append((old, new))
+                out.append((deal_id, old, new))
         self._dirty.clear()
         return out

@@ -28,6 +28,7 @@ from kpiflow.projections.catalog import CATALOG
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine.activities import ACTION_KPIS, ActivityCounter
 from kpiflow.projections.engine.aggregates import RatioStore, SlotStore, SumStore
+from kpiflow.projections.engine.custom import CustomKpis
 from kpiflow.projections.engine.customers import Customers
 from kpiflow.projections.engine.deals import DEAL_EVENT_TYPES, NOTHING, DealBook, DealOutcome
 from kpiflow.projections.engine.families import Family
@@ -75,14 +76,34 @@ class KpiEngine:
         self._leads = LeadTracker(definition)
         self._opened = FirstEvents("deals_opened")
         self._deals = DealBook(frozenset(definition.core_products))
-        self._sums = SumStore(COUNT_KPIS, AMOUNT_KPIS)
-        self._medians = MedianStore(MEDIAN_KPIS)
-        self._ratios = RatioStore(RATIO_KPIS)
+        custom = CustomKpis.names_by_value(definition)
+        self._sums = SumStore((*COUNT_KPIS, *custom["count"]), (*AMOUNT_KPIS, *custom["amount"]))
+        self._medians = MedianStore((*MEDIAN_KPIS, *custom["days"]))
+        self._ratios = RatioStore((*RATIO_KPIS, *custom["ratio"]))
         self._pipeline = PipelineValue()
         self._growth = Growth()
         self._customers = Customers()
+        self._custom = CustomKpis(definition) if definition.kpis else None
+        if self._custom is not None:
+            self._custom.bind_firsts({
+                "leads_created": self._leads.created,
+                "qualified_leads": self._leads.qualified,
+                "deals_opened": self._opened,
+            })  # fmt: skip
+        self._custom_activities = self._custom.activities if self._custom else None
+        pipelines = (
+            tuple(self._custom.deals.pipelines.values())
+            if self._custom and self._custom.deals
+            else ()
+        )
         self._stores: tuple[SlotStore, ...] = (self._sums, self._medians, self._ratios)
-        self._families: tuple[Family, ...] = (self._pipeline, self._growth, self._customers)
+        self._families: tuple[Family, ...] = (
+            self._pipeline,
+            *pipelines,
+            self._growth,
+            self._customers,
+        )
+        self._custom_pipelines = pipelines
         self._emitted: dict[RowKey, Value] = {}
 
     @property
@@ -96,6 +117,7 @@ class KpiEngine:
         hour_dates = self._calendar.hour_dates
         local_date = self._calendar.local_date
         pending = self._activities.pending
+        custom_activities = self._custom_activities
         for record in records:
             event_id = record.event_id
             if event_id in seen:
@@ -108,6 +130,8 @@ class KpiEngine:
                     day = local_date(instant)
                 key = (day, record.team_id, record.rep_id, record.activity_type, record.direction)
                 pending[key] = pending.get(key, 0) + 1
+                if custom_activities is not None:
+                    custom_activities.add(record, day)
             else:
                 self._apply_entity_event(record)
 
@@ -121,10 +145,14 @@ class KpiEngine:
             self._deals.add(record, day)
             if event_type == OPENED and record.deal_id:
                 self._opened.offer(record.deal_id, record, day)
+                if self._custom is not None:
+                    self._custom.attrs.deal_opened(record)
         elif event_type == ASSESSED:
             self._leads.assessed(record, day)
         elif event_type == CREATED:
             self._leads.created_event(record, day)
+            if self._custom is not None:
+                self._custom.attrs.lead_created(record)
         elif event_type == CHURNED:
             self._customers.churned(record, day)
 
@@ -179,14 +207,33 @@ class KpiEngine:
         span = self._activities.flush(self._calendar, self._sums)
         if span is not None:
             self._extend(*span)
-        self._leads.flush(self._calendar, self._sums)
-        self._opened.flush(self._calendar, self._sums)
-        for old, new in self._deals.changes():
+        firsts = self._leads.flush(self._calendar, self._sums)
+        firsts["deals_opened"] = self._opened.flush(self._calendar, self._sums)
+        changed_deals: set[str] = set()
+        for deal_id, old, new in self._deals.changes():
             self._count_deal(old, -1)
             self._count_deal(new, 1)
+            changed_deals.add(deal_id)
+        if self._custom is not None:
+            self._flush_custom(self._custom, firsts, changed_deals)
         self._pipeline.refresh(self._first, self._last)
+        for pipeline in self._custom_pipelines:
+            pipeline.refresh(self._first, self._last)
         self._growth.refresh(self._first, self._last)
         self._customers.refresh(self._first, self._last)
+
+    def _flush_custom(
+        self, custom: CustomKpis, firsts: dict[str, set[str]], changed_deals: set[str]
+    ) -> None:
+        calendar, attrs = self._calendar, custom.attrs
+        if custom.activities is not None:
+            custom.activities.flush(attrs, calendar, self._sums)
+        for first in custom.firsts:
+            first.flush(firsts[first.base.kpi], attrs, calendar, self._sums)
+        if custom.deals is not None:
+            stores = (self._sums, self._medians, self._ratios)
+            custom.deals.flush(changed_deals, self._deals, attrs, stores, calendar)
+        attrs.clear_changes()
 
     def _count_deal(self, outcome: DealOutcome, sign: int) -> None:
         if outcome is NOTHING:

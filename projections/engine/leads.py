@@ -46,8 +46,13 @@ class FirstEvents:
             self._first[entity] = candidate
             self._dirty.add(entity)
 
-    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> None:
-        for entity in self._dirty:
+    def first(self, entity: str) -> First | None:
+        return self._first.get(entity)
+
+    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> set[str]:
+        """Move changed entities' counts; returns the entities whose first event changed."""
+        dirty = self._dirty
+        for entity in dirty:
             new = self._first[entity]
             old = self._counted.get(entity)
             if old == new:
@@ -56,7 +61,8 @@ class FirstEvents:
                 sums.add(self.kpi, calendar.slots(old[3], old[4], old[5]), -1, -1)
             sums.add(self.kpi, calendar.slots(new[3], new[4], new[5]), 1, 1)
             self._counted[entity] = new
-        self._dirty.clear()
+        self._dirty = set()
+        return dirty
 
 
 class LeadTracker:
@@ -79,6 +85,9 @@ class LeadTracker:
         if record.lead_id and self.qualifies(record.checklist):
             self.qualified.offer(record.lead_id, record, day)
 
-    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> None:
-        self.created.flush(calendar, sums)
-        self.qualified.flush(calendar, sums)
+    def flush(self, calendar: PeriodCalendar, sums: SumStore) -> dict[str, set[str]]:
+        """Returns, per KPI, the leads whose first event changed."""
+        return {
+            "leads_created": self.created.flush(calendar, sums),
+            "qualified_leads": self.qualified.flush(calendar, sums),
+        }

@@ -78,8 +78,9 @@ class _Series:
 
 
 class PipelineValue(Family):
-    def __init__(self) -> None:
+    def __init__(self, kpi: str = KPI) -> None:
         super().__init__()
+        self.kpi = kpi  # pipeline_value, or a custom KPI over it
         self._series: dict[Series, _Series] = {}
         self._rows: dict[Series, dict[RowKey, Value]] = {}
         self._dirty: dict[Series, date] = {}  # series -> earliest date whose periods may change
@@ -128,7 +129,7 @@ class PipelineValue(Family):
         changed = self._changed
         for grain, starts, ends in self._periods:
             for i in range(bisect_left(ends, since), len(ends)):
-                key = (KPI, grain, starts[i], kind, dimension)
+                key = (self.kpi, grain, starts[i], kind, dimension)
                 later = bisect_right(days, ends[i])
                 if state.deals - deals_from[later] or every_period:
                     value = state.amount - amounts_from[later]
