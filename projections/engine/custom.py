@@ -269,8 +269,14 @@ def _lead_getter(attrs: Attributes, lead_id: str) -> Getter:
     return lambda name: channel if name == "lead.channel" else None
 
 
-SUM_BASES = ("won_deals", "won_value", "new_business_value", "upsells", "renewals")
-SUM_BASES += ("core_product_wins",)
+SUM_BASES: tuple[str, ...] = (
+    "won_deals",
+    "won_value",
+    "new_business_value",
+    "upsells",
+    "renewals",
+    "core_product_wins",
+)
 
 
 class CustomDeals:
