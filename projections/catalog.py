@@ -6,7 +6,11 @@ dashboards, SQL identifiers).
 
 from __future__ import annotations
 
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass
+from types import MappingProxyType
 from typing import Literal
 
 from kpiflow.events.deals import is_terminal
@@ -96,11 +100,45 @@ def _catalog() -> dict[str, KpiSpec]:
 CATALOG: dict[str, KpiSpec] = _catalog()
 
 
+# The custom KPIs (of the stored definition versions) a command works with, besides the
+# catalog: set for the duration of a command by `custom_kpis(...)` (its caller read them from
+# the store), so plans, pacing, reports and boards treat them like catalog KPIs.
+_CUSTOM: ContextVar[Mapping[str, KpiSpec]] = ContextVar(
+    "kpiflow_custom_kpis", default=MappingProxyType({})
+)
+
+
+@contextmanager
+def custom_kpis(specs: Mapping[str, KpiSpec]) -> Iterator[None]:
+    token = _CUSTOM.set(dict(specs))
+    try:
+        yield
+    finally:
+        _CUSTOM.reset(token)
+
+
+def known() -> dict[str, KpiSpec]:
+    """The catalog, then the custom KPIs in effect."""
+    return {**CATALOG, **_CUSTOM.get()}
+
+
+def find(name: str) -> KpiSpec | None:
+    return CATALOG.get(name) or _CUSTOM.get().get(name)
+
+
+def spec_of(name: str) -> KpiSpec:
+    """A known KPI's spec (KeyError for an unknown name: callers check names first)."""
+    found = find(name)
+    if found is None:
+        raise KeyError(name)
+    return found
+
+
 def kpi(name: str) -> KpiSpec:
     """Look a KPI up by name, or raise a ConfigError listing the known names."""
     from kpiflow.errors import ConfigError
 
-    try:
-        return CATALOG[name]
-    except KeyError:
-        raise ConfigError(f"unknown KPI {name!r}; known: {', '.join(CATALOG)}") from None
+    found = find(name)
+    if found is None:
+        raise ConfigError(f"unknown KPI {name!r}; known: {', '.join(known())}") from None
+    return found

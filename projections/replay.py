@@ -11,14 +11,12 @@ from __future__ import annotations
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import date
-from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import yaml
-from pydantic import ValidationError
-
-from kpiflow.errors import ConfigError
+from kpiflow.projections.definition_file import load_definition_file
 from kpiflow.projections.definitions import Definition
+
+__all__ = ["load_definition_file"]
 
 # Which KPIs a change of each definition field can move.
 AFFECTED_BY = {
@@ -28,27 +26,9 @@ AFFECTED_BY = {
 }
 
 
-def load_definition_file(path: Path) -> Definition:
-    """A definition YAML: description, effective_from, points, qualification, core_products."""
-    try:
-        raw = yaml.safe_load(path.read_text())
-    except (OSError, yaml.YAMLError) as exc:
-        raise ConfigError(f"cannot read definition file {path}: {exc}") from None
-    if not isinstance(raw, dict):
-        raise ConfigError(
-            f"{path}: a definition file is a mapping (points:, qualification:, core_products:)"
-        )
-    raw.pop("version", None)  # numbers are assigned when registered
-    try:
-        return Definition.model_validate(raw)
-    except ValidationError as exc:
-        problems = "; ".join(
-            f"{'.'.join(map(str, e['loc']))}: {e['msg']}" for e in exc.errors(include_url=False)
-        )
-        raise ConfigError(f"{path}: {problems}") from None
-
-
 def affected_kpis(old: Definition, new: Definition) -> tuple[str, ...]:
+    """KPIs of both versions whose meaning the change can move: catalog KPIs hit by a changed
+    field, custom KPIs over them, and custom KPIs whose own definition changed."""
     out: list[str] = []
     for field, kpis in AFFECTED_BY.items():
         a, b = getattr(old, field), getattr(new, field)
@@ -56,7 +36,21 @@ def affected_kpis(old: Definition, new: Definition) -> tuple[str, ...]:
             sorted(b.items()) if isinstance(b, dict) else sorted(b)
         ):
             out.extend(kpis)
+    moved = set(out)
+    for name, custom in new.kpis.items():
+        before = old.kpis.get(name)
+        if before is None:
+            continue
+        if before.model_dump(exclude={"description"}) != custom.model_dump(
+            exclude={"description"}
+        ) or (custom.base in moved):
+            out.append(name)
     return tuple(out)
+
+
+def added_kpis(old: Definition, new: Definition) -> tuple[str, ...]:
+    """Custom KPIs the new version has and the old one has not (shown with their totals)."""
+    return tuple(name for name in new.kpis if name not in old.kpis)
 
 
 @dataclass(frozen=True)

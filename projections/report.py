@@ -11,7 +11,7 @@ from datetime import date
 from typing import Any
 
 from kpiflow.errors import ConfigError
-from kpiflow.projections.catalog import CATALOG, GRAINS, STAY_STAGES, KpiSpec, kpi
+from kpiflow.projections.catalog import GRAINS, STAY_STAGES, KpiSpec, kpi, spec_of
 from kpiflow.projections.engine.periods import period_starts
 
 
@@ -45,7 +45,7 @@ def build_query(
     if grain not in GRAINS:
         raise ConfigError(f"unknown grain {grain!r}; use one of {', '.join(GRAINS)}")
     for n in names:
-        spec = CATALOG[n]
+        spec = spec_of(n)
         if grain not in spec.grains:
             raise ConfigError(
                 f"{n} is reported at {', '.join(spec.grains)} grain only, not {grain}"
@@ -88,7 +88,7 @@ def fetch(store, q: ReportQuery) -> list[dict[str, Any]]:
 
 def typed(row: dict[str, Any]) -> dict[str, Any]:
     """Counts as integers, everything else as floats (amounts rounded to cents)."""
-    spec: KpiSpec = CATALOG[row["kpi"]]
+    spec: KpiSpec = spec_of(row["kpi"])
     value = row["value"]
     if spec.value_type == "count":
         value = int(round(value))

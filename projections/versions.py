@@ -7,6 +7,7 @@ import time
 from typing import Any
 
 from kpiflow.errors import ConfigError
+from kpiflow.projections.catalog import KpiSpec
 from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition
 
 STATUSES = ("building", "ready", "live", "retired")
@@ -80,6 +81,18 @@ def register(store, definition: Definition) -> Definition:
     new = definition.model_copy(update={"version": number})
     set_status(store, new, "building")
     return new
+
+
+def custom_specs(store) -> dict[str, KpiSpec]:
+    """The custom KPIs of every kept (not retired) version, the live version's meaning first."""
+    rows = [r for r in list_versions(store) if r["status"] != "retired"]
+    live = live_version(store)
+    rows.sort(key=lambda r: (r["version"] != live, -r["version"]))
+    out: dict[str, KpiSpec] = {}
+    for row in rows:
+        for name, custom in load_definition(row).kpis.items():
+            out.setdefault(name, custom.spec(name))
+    return out
 
 
 def active_versions(store) -> list[Definition]:

@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
 from rich.console import Console
 from rich.text import Text
 
+from kpiflow.projections.catalog import custom_kpis
 from kpiflow.settings import Settings, get_settings
 
 console = Console()
@@ -37,6 +44,54 @@ def settings(*, creates_data_dir: bool = False) -> Settings:
                 soft_wrap=True,
             )
     return s
+
+
+@contextmanager
+def custom_kpis_of(store=None, definition_file: Path | None = None) -> Iterator[None]:
+    """Treat the custom KPIs of the stored definition versions (and of `definition_file`) like
+    catalog KPIs while the block runs (plans, pacing, reports, boards)."""
+    from kpiflow.projections.replay import load_definition_file
+    from kpiflow.projections.versions import custom_specs
+
+    specs = dict(custom_specs(store)) if store is not None else {}
+    if definition_file is not None:
+        for name, custom in load_definition_file(definition_file).kpis.items():
+            specs[name] = custom.spec(name)
+    with custom_kpis(specs):
+        yield
+
+
+def stored_custom_kpis(command: Callable[..., Any]) -> Callable[..., Any]:
+    """Run a command with the stored definition versions' custom KPIs known (plans, pacing).
+
+    Reads them from the store when there is one (an existing data directory, the worker's
+    gateway, or a server); without one the catalog alone is known, and `plan check` still needs
+    no database."""
+
+    @functools.wraps(command)
+    def run(*args: Any, **kwargs: Any) -> Any:
+        with custom_kpis(_stored_custom_specs()):
+            return command(*args, **kwargs)
+
+    return run
+
+
+def _stored_custom_specs() -> dict:
+    from kpiflow.errors import KpiflowError
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import custom_specs
+
+    s = settings()
+    if s.clickhouse_dsn.startswith("chdb:") and not s.pipeline.data_dir.exists():
+        return {}
+    try:
+        store = open_store(s)
+    except KpiflowError:
+        return {}
+    try:
+        return custom_specs(store)
+    finally:
+        store.close()
 
 
 def worker_state(base_url: str) -> dict | None:

@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import console, err_console, settings, stored_custom_kpis
 from kpiflow.errors import ConfigError, KpiflowError
 
 plan_app = typer.Typer(
@@ -218,7 +218,7 @@ def suggest(
     targets. Prints a `focus:` block to paste into the plan. KPIs: --kpi, else the plan's (--plan,
     else the stored plan of the quarter, else the latest stored plan).
     """
-    from kpiflow.projections.catalog import CATALOG
+    from kpiflow.projections.catalog import spec_of
     from kpiflow.projections.plans.calendar import Quarter
     from kpiflow.projections.plans.rules import focus_kpi_problems
     from kpiflow.projections.plans.storage import latest_stored_quarter, stored_plan, weekly_history
@@ -270,7 +270,7 @@ def suggest(
     if missing:
         header.append(f"no weekly history for {', '.join(missing)}: set its targets by hand")
     for name in names:
-        if CATALOG[name].kind == "insight":
+        if spec_of(name).kind == "insight":
             header.append(
                 f"{name} is an insight KPI: targets for all and teams only, never per rep"
             )
@@ -355,9 +355,9 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
 
 def _computed_over_the_period(kpi: str) -> bool:
     """Ratios and medians: neither a sum of days nor a point-in-time value."""
-    from kpiflow.projections.catalog import CATALOG
+    from kpiflow.projections.catalog import spec_of
 
-    spec = CATALOG[kpi]
+    spec = spec_of(kpi)
     return not spec.additive and not spec.point_in_time
 
 
@@ -443,6 +443,6 @@ def _help(command) -> str:
 def register(app: typer.Typer) -> None:
     for command in (check, apply, suggest):
         extra = f"\n\n{STORE_HELP}" if command is not check else ""
-        plan_app.command(help=_help(command) + extra)(command)
+        plan_app.command(help=_help(command) + extra)(stored_custom_kpis(command))
     app.add_typer(plan_app, name="plan")
-    app.command(help=f"{_help(flow)}\n\n{STORE_HELP}")(flow)
+    app.command(help=f"{_help(flow)}\n\n{STORE_HELP}")(stored_custom_kpis(flow))

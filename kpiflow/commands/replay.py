@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from kpiflow.commands.common import console, err_console, settings, worker_state
 from kpiflow.errors import ConfigError, KpiflowError
@@ -69,6 +70,36 @@ def show(version: int) -> None:
             print(json.dumps(json.loads(r["body"]), indent=2, sort_keys=True))
             return
     raise ConfigError(f"no definition version {version}")
+
+
+@definitions_app.command("check")
+def check(
+    file: Annotated[Path, typer.Argument(help="the definition file (YAML) to check")],
+) -> None:
+    """Check a definition file without registering it: every problem with file, line and field.
+
+    An unknown key or base, a field the base's family does not offer, a kind that contradicts the
+    base, a name that clashes with the catalog, a missing description ... Exit code 1 when there
+    is any. Needs no database.
+    """
+    from kpiflow.projections.definition_file import DefinitionFileError, load_definition_file
+
+    try:
+        definition = load_definition_file(file)
+    except DefinitionFileError as exc:
+        err_console.print(Text(str(exc), style="red"), soft_wrap=True)
+        raise typer.Exit(1) from None
+    console.print(Text(f"{file}: OK", style="bold green"))
+    console.print(Text(f"description: {definition.description}"), soft_wrap=True)
+    for name, custom in definition.kpis.items():
+        where = (
+            ", ".join(f"{field} {c.op} {list(c.values)}" for field, c in custom.where.items())
+            or "(no filter: the base under a new name)"
+        )
+        console.print(
+            Text(f"  {name} ({custom.effective_kind}, base {custom.base}): {where}"),
+            soft_wrap=True,
+        )
 
 
 @definitions_app.command("drop")
@@ -130,6 +161,7 @@ def replay(
     from kpiflow.projections import operations, versions
     from kpiflow.projections.definitions import Definition
     from kpiflow.projections.replay import (
+        added_kpis,
         affected_kpis,
         build_offline,
         diff_values,
@@ -177,6 +209,7 @@ def replay(
     report = diff_values(
         quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q)
     )
+    added = added_kpis(old, new)
     table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}")
     for col in ("kpi", "dimension", "old", "new", "change"):
         table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
@@ -186,6 +219,19 @@ def replay(
             escape(d.kpi), escape(label), f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}"
         )
     console.print(table)
+    if added:
+        totals = quarter_values(store, new.version, added, q)
+        new_table = Table(title=f"quarter {q}: new KPIs in v{new.version}")
+        for col in ("kpi", "dimension", "value"):
+            new_table.add_column(col, justify="right" if col == "value" else "left")
+        for name in added:
+            rows = sorted((k, v) for k, v in totals.items() if k[0] == name)
+            if not rows:
+                new_table.add_row(escape(name), "all", "no rows this quarter")
+            for (_, kind, dimension), value in rows:
+                label = "all" if kind == "all" else f"{kind} {dimension}"
+                new_table.add_row(escape(name), escape(label), f"{value:,.2f}")
+        console.print(new_table)
     console.print(f"promote with: [bold]kpiflow promote {new.version}[/]")
 
 

@@ -11,7 +11,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kpiflow.commands.common import console, settings
+from kpiflow.commands.common import console, custom_kpis_of, settings
 from kpiflow.errors import ConfigError
 
 
@@ -59,13 +59,19 @@ def report(
 
     Works while the worker runs: with the embedded ClickHouse it asks the worker.
     """
+    from kpiflow.projections.catalog import find
+    from kpiflow.projections.custom import NAME
     from kpiflow.projections.report import build_query, fetch, render_csv, render_jsonl
     from kpiflow.projections.store import open_store
 
-    q = build_query(kpi, grain, by, _date(start, "--from"), _date(end, "--to"), version)
+    first, last = _date(start, "--from"), _date(end, "--to")
+    if find(kpi) is not None or kpi == "stage_days" or not NAME.match(kpi):
+        build_query(kpi, grain, by, first, last, version)  # refused before any connection
     store = open_store(settings())
     try:
-        rows = fetch(store, q)
+        with custom_kpis_of(store):  # a custom KPI of a stored definition version
+            q = build_query(kpi, grain, by, first, last, version)
+            rows = fetch(store, q)
     finally:
         store.close()
     if fmt is Fmt.jsonl:

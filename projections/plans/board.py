@@ -17,7 +17,7 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
-from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.catalog import spec_of
 from kpiflow.projections.plans.calendar import Quarter, review_dates
 from kpiflow.projections.plans.model import EffectivePlan
 from kpiflow.projections.plans.pacing import PacingRow, status
@@ -46,7 +46,7 @@ def fmt_value(kpi: str, value: float | None, currency: str | None = None) -> str
     """A KPI value for the terminal; amounts get the currency when it is given."""
     if value is None:
         return "-"
-    value_type = CATALOG[kpi].value_type
+    value_type = spec_of(kpi).value_type
     if value_type == "count":
         return (
             f"{value:,.0f}"
@@ -183,7 +183,7 @@ def render_board(board: Board) -> RenderableType:
     ]
     for rank, focus in enumerate(plan.focus, 1):
         kpi = focus.kpi
-        spec = CATALOG[kpi]
+        spec = spec_of(kpi)
         big = rank == 1
         label = "MASTER KPI" if big else f"focus KPI {rank}"
         body = Group(_summary(board, _headline(board, kpi), kpi, big), Text(""), _table(board, kpi))

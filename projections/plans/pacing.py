@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from typing import Literal
 
-from kpiflow.projections.catalog import CATALOG, KpiSpec
+from kpiflow.projections.catalog import KpiSpec, spec_of
 from kpiflow.projections.plans.calendar import elapsed_working_days
 from kpiflow.projections.plans.model import EffectivePlan, Targets
 
@@ -177,7 +177,7 @@ def pace_plan(
     elapsed = elapsed_working_days(plan.working_days, as_of)
     rows = []
     for rank, focus in enumerate(plan.focus, 1):
-        spec = CATALOG[focus.kpi]
+        spec = spec_of(focus.kpi)
         how = accumulation(spec)
         for kind, dimension, team, target in _dimensions(plan, spec, focus.targets, roster):
             actual = actuals.get((focus.kpi, kind, dimension))

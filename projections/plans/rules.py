@@ -17,7 +17,7 @@ from collections.abc import Sequence
 from datetime import date
 from typing import TYPE_CHECKING
 
-from kpiflow.projections.catalog import CATALOG, KpiSpec
+from kpiflow.projections.catalog import KpiSpec, find, known
 from kpiflow.projections.plans.calendar import Quarter
 from kpiflow.projections.plans.problems import Path, Problem
 
@@ -29,12 +29,13 @@ MAX_FOCUS = 3
 
 def lookup(name: str) -> tuple[KpiSpec | None, str]:
     """The catalog entry of `name`, or None and a message that lists the known KPIs."""
-    spec = CATALOG.get(name)
+    spec = find(name)
     if spec is not None:
         return spec, ""
-    close = difflib.get_close_matches(name, list(CATALOG), n=1)
+    names = list(known())
+    close = difflib.get_close_matches(name, names, n=1)
     hint = f" (did you mean {close[0]}?)" if close else ""
-    return None, f"unknown KPI {name!r}{hint}; known: {', '.join(CATALOG)}"
+    return None, f"unknown KPI {name!r}{hint}; known: {', '.join(names)}"
 
 
 def focus_kpi_problems(name: str, where: Path) -> list[Problem]:
@@ -60,7 +61,7 @@ def target_problems(
     name: str, entries: Sequence[tuple[Path, str, str, float]], where: Path, scope: Sequence[str]
 ) -> list[Problem]:
     """Problems with target values set for KPI `name` (a known KPI); `entries` from Targets."""
-    spec = CATALOG.get(name)
+    spec = find(name)
     if spec is None:
         return []
     problems = []

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.catalog import spec_of
 from kpiflow.projections.plans.calendar import Quarter
 from kpiflow.projections.plans.model import Plan
 from kpiflow.projections.plans.pacing import ActualKey, Roster, accumulation, lower_is_better
@@ -73,7 +73,7 @@ def target_rows(plan: Plan, revision: int) -> list[list[Any]]:
     scope = list(plan.scope_teams)
     for snapshot in plan.snapshots():
         for rank, focus in enumerate(snapshot.focus, 1):
-            spec = CATALOG[focus.kpi]
+            spec = spec_of(focus.kpi)
             for _, kind, dimension, target in focus.targets.entries():
                 rows.append(
                     [
@@ -240,7 +240,7 @@ def load_actuals(
     out = {(r["kpi"], r["dimension_kind"], r["dimension"]): float(r["value"]) for r in quarter_rows}
     if live or as_of > quarter.end:
         return out
-    additive = [k for k in names if CATALOG[k].additive]
+    additive = [k for k in names if spec_of(k).additive]
     if additive:
         out = {k: v for k, v in out.items() if k[0] not in additive}
         for r in store.rows(
@@ -250,7 +250,7 @@ def load_actuals(
             {"q": quarter.start, "d": as_of, "kpis": additive},
         ):
             out[(r["kpi"], r["dimension_kind"], r["dimension"])] = float(r["value"])
-    levels = [k for k in names if CATALOG[k].point_in_time]
+    levels = [k for k in names if spec_of(k).point_in_time]
     if levels:
         out = {k: v for k, v in out.items() if k[0] not in levels}
         for r in store.rows(

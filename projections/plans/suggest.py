@@ -26,7 +26,7 @@ from typing import Any
 
 import yaml
 
-from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.catalog import spec_of
 from kpiflow.projections.plans.pacing import accumulation, lower_is_better
 
 History = Mapping[
@@ -62,7 +62,7 @@ class Suggestion:
 
 
 def round_target(kpi: str, value: float) -> float | int:
-    value_type = CATALOG[kpi].value_type
+    value_type = spec_of(kpi).value_type
     if value_type in ("count", "amount"):
         return math.ceil(round(value, 6))  # round first: 63.00000000000001 is 63
     if value_type == "ratio":
@@ -75,7 +75,7 @@ def series(kpi: str, by_week: Mapping[date, float], weeks: Sequence[date]) -> li
     seen = [w for w in weeks if w in by_week]
     if not seen:
         return []
-    if CATALOG[kpi].kind == "insight":
+    if spec_of(kpi).kind == "insight":
         return [by_week[w] for w in seen]
     return [by_week.get(w, 0.0) for w in weeks if w >= seen[0]]
 
@@ -93,7 +93,7 @@ def suggest_targets(
     factor = quarter_working_days / working_days_per_week
     out = []
     for kpi in kpis:
-        spec = CATALOG[kpi]
+        spec = spec_of(kpi)
         keys = sorted(
             (k for k in history if k[0] == kpi and (k[1] != "rep" or spec.kind != "insight")),
             key=lambda k: ({"all": 0, "team": 1, "rep": 2}[k[1]], k[2]),

@@ -1,0 +1,142 @@
+"""Definition files (YAML): read, check, and say every problem with file, line and field.
+
+    description: "Q4: trade-show focus"      # required: what changed and why
+    effective_from: 2026-11-01               # optional, recorded
+    points: {call: 3, meeting: 10}           # activity type -> whole number >= 0
+    qualification: [budget, authority, need]
+    core_products: [enterprise]
+    kpis:                                    # the team's own KPIs (docs/kpis.md)
+      expo_appointments: {kind: result, description: "...", base: activities, where: {...}}
+
+The file's `version` is ignored (numbers are given when a version is registered).
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from kpiflow.errors import ConfigError
+from kpiflow.projections.custom import check_name
+from kpiflow.projections.definitions import Definition
+
+KEYS = ("description", "effective_from", "points", "qualification", "core_products", "kpis")
+
+
+class DefinitionFileError(ConfigError):
+    """A definition file breaks the format; `problems` are (line or None, field, message)."""
+
+    def __init__(self, source: str, problems: list[tuple[int | None, str, str]]) -> None:
+        problems = sorted(problems, key=lambda p: p[0] or 0)
+        self.problems = problems
+        count = len(problems)
+        lines = [
+            f"  {source}:{line}: {field}: {message}" if line else f"  {source}: {field}: {message}"
+            for line, field, message in problems
+        ]
+        head = f"the definition file {source} has {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([head, *lines]))
+
+
+def load_definition_file(path: Path) -> Definition:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"cannot read definition file {path}: {exc.strerror or exc}") from None
+    return parse_definition_text(text, str(path))
+
+
+def parse_definition_text(text: str, source: str = "definition") -> Definition:
+    try:
+        data = yaml.safe_load(text)
+        root = yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise DefinitionFileError(
+            source, [(mark.line + 1 if mark else None, "file", f"not valid YAML: {exc}")]
+        ) from None
+    if not isinstance(data, dict):
+        raise DefinitionFileError(
+            source, [(None, "file", f"a definition file is a mapping of {', '.join(KEYS)}")]
+        )
+    data.pop("version", None)
+    problems: list[tuple[int | None, str, str]] = []
+    for key in data:
+        if key not in KEYS:
+            problems.append(
+                (_line(root, (key,)), str(key), f"unknown key; known: {', '.join(KEYS)}")
+            )
+    kpis = data.get("kpis")
+    named = False
+    if isinstance(kpis, dict):
+        for name in kpis:
+            try:
+                check_name(str(name))
+            except ValueError as exc:
+                named = True
+                problems.append((_line(root, ("kpis", name)), f"kpis.{name}", str(exc)))
+    if "description" not in data:
+        problems.append((None, "description", "required: say what changed and why"))
+    clean = {k: v for k, v in data.items() if k in KEYS}
+    try:
+        definition = Definition.model_validate(clean)
+    except ValidationError as exc:
+        for error in exc.errors(include_url=False):
+            if named and tuple(error["loc"]) == ("kpis",):
+                continue  # the names, already reported one by one
+            loc = _loc(tuple(error["loc"]), clean)
+            message = re.sub(r"^Value error, ", "", error["msg"])
+            if error["type"] == "missing":
+                message = "required"
+            elif error["type"] == "extra_forbidden":
+                message = "unknown field"
+            problems.append((_line(root, loc), _field(loc), message))
+        raise DefinitionFileError(source, problems) from None
+    if problems:
+        raise DefinitionFileError(source, problems)
+    return definition
+
+
+def _loc(loc: tuple, data: Any) -> tuple:
+    """Pydantic's location up to what exists in the data (it adds tags inside validators)."""
+    out: list = []
+    node = data
+    for part in loc:
+        if isinstance(node, dict) and part in node:
+            out.append(part)
+            node = node[part]
+        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
+            out.append(part)
+            node = node[part]
+        else:
+            break
+    return tuple(out)
+
+
+def _field(loc: tuple) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out or "file"
+
+
+def _line(root: yaml.Node | None, loc: tuple) -> int | None:
+    node, line = root, None
+    for part in loc:
+        found = None
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    found = (value, key.start_mark.line + 1)
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
+            if 0 <= part < len(node.value):
+                item = node.value[part]
+                found = (item, item.start_mark.line + 1)
+        if found is None:
+            break
+        node, line = found
+    return line
