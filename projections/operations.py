@@ -15,6 +15,7 @@ from typing import Any
 
 from kpiflow.errors import ConfigError
 from kpiflow.projections import versions
+from kpiflow.projections.catalog import custom_kpis
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.plans.model import Plan
 from kpiflow.projections.plans.storage import apply_plan
@@ -62,8 +63,9 @@ def retire(store, args: dict[str, Any]) -> dict[str, Any]:
 
 def store_plan(store, args: dict[str, Any]) -> dict[str, Any]:
     """Store a plan as a new revision of its quarter (nothing when unchanged)."""
-    plan = Plan.model_validate_json(_str(args, "plan"))
-    return asdict(apply_plan(store, plan))
+    with custom_kpis(versions.custom_specs(store)):  # a focus KPI may be a custom one
+        plan = Plan.model_validate_json(_str(args, "plan"))
+        return asdict(apply_plan(store, plan))
 
 
 OPERATIONS: dict[str, Callable[[Any, dict[str, Any]], dict[str, Any]]] = {

@@ -112,3 +112,60 @@ def test_replay_with_custom_kpis_promote_and_report(pipeline, tmp_path):
     assert by_rep.returncode != 0 and "insight" in by_rep.stderr  # never per rep
     verify = _cli(pipeline, "verify", "--settle", "60")
     assert verify.returncode == 0, verify.stdout + verify.stderr
+
+
+PLAN = """
+quarter: 2026-Q3
+focus:
+  - kpi: show_appointments
+    master: true
+    targets:
+      all: 40
+      team: 20
+      rep: 5
+  - kpi: show_close_rate
+    targets:
+      all: 0.3
+      team: 0.3
+review:
+  rhythm: weekly
+  day: fri
+reward: "Dinner when the expo appointments are on target"
+definition_version: 2
+"""
+
+
+def test_a_custom_kpi_is_the_master_kpi_of_a_plan(pipeline, tmp_path):
+    messages = noisy_quarter(seed=12)
+    worker = pipeline.start_worker(KPIFLOW_BATCH_SIZE="400")
+    worker.wait_ready()
+    publish(pipeline, messages)
+    pipeline.wait_caught_up(expected_raw=accepted_count(messages))
+    definition = tmp_path / "focus.yaml"
+    definition.write_text(DEFINITION)
+    assert _cli(pipeline, "replay", str(definition)).returncode == 0
+    assert _cli(pipeline, "promote", "2").returncode == 0
+
+    plan = tmp_path / "plan.yaml"
+    plan.write_text(PLAN)
+    checked = _cli(pipeline, "plan", "check", str(plan))
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    per_rep = tmp_path / "per-rep.yaml"
+    per_rep.write_text(PLAN.replace("      team: 0.3\n", "      team: 0.3\n      rep: 0.3\n"))
+    refused = _cli(pipeline, "plan", "check", str(per_rep))
+    assert refused.returncode != 0
+    assert "show_close_rate is an insight KPI" in refused.stdout + refused.stderr
+    applied = _cli(pipeline, "plan", "apply", str(plan))
+    assert applied.returncode == 0, applied.stdout + applied.stderr
+
+    board = _cli(pipeline, "flow", "--as-of", "2026-09-30")
+    assert board.returncode == 0, board.stdout + board.stderr
+    assert "show_appointments" in board.stdout
+    targets = pipeline.gateway().rows(
+        "SELECT kpi, is_master, kpi_kind, accumulation FROM {db}.plan_targets_current "
+        "WHERE dimension_kind = 'all' ORDER BY kpi"
+    )
+    assert [(t["kpi"], t["is_master"], t["kpi_kind"]) for t in targets] == [
+        ("show_appointments", 1, "result"),
+        ("show_close_rate", 0, "insight"),
+    ]
