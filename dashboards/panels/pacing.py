@@ -32,9 +32,28 @@ _MASTER_ROW = """        FROM kpi_pacing
 
 MASTER_KPI = Sql(
     columns=("master_kpi",),
-    text=f"""
-        SELECT concat(kpi, if(dimension_kind = 'team', '', ' (organisation)')) AS master_kpi
-{_MASTER_ROW}""",
+    text="""
+        SELECT concat(
+            p.kpi,
+            if(p.dimension_kind = 'team', '', ' (organisation)'),
+            if(c.description = '', '', concat(': ', c.description))
+        ) AS master_kpi
+        FROM kpi_pacing AS p
+        -- a custom KPI says how it is reached (its description in the live version)
+        LEFT JOIN (
+            SELECT kpi, any(description) AS description
+            FROM custom_kpis
+            WHERE definition_version = (
+                SELECT argMax(version, revision) FROM live_version WHERE name = 'live'
+            )
+            GROUP BY kpi
+        ) AS c ON c.kpi = p.kpi
+        WHERE p.is_master = 1
+          AND (p.dimension_kind = 'all'
+               OR (p.dimension_kind = 'team' AND hex(p.dimension) IN (${team:singlequote})))
+        ORDER BY p.dimension_kind = 'team' DESC
+        LIMIT 1
+    """,
 )
 
 
