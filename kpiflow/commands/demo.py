@@ -15,10 +15,13 @@ import typer
 from rich.markup import escape
 from rich.rule import Rule
 
-from kpiflow.commands.common import console, settings
+from kpiflow.commands.common import console, settings, stored_custom_kpis
 from kpiflow.errors import RuntimeServiceError
 
 EXAMPLE_PLAN = Path(__file__).resolve().parents[2] / "examples" / "plans" / "2026-Q4.yaml"
+EXAMPLE_DEFINITION = (
+    Path(__file__).resolve().parents[2] / "examples" / "definitions" / "trade-show-q4.yaml"
+)
 
 
 def _pid_file(data_dir: Path) -> Path:
@@ -125,11 +128,13 @@ def demo(
     console.print(Rule("4. waiting until every event is in the projections"))
     ingest.wait(timeout=600, projections=True)
     ingest.status()
+    console.print(Rule("5. the team's own KPIs: a definition version with custom KPIs"))
+    _custom_kpis_version(s)
     if EXAMPLE_PLAN.exists() and today.year == 2026 and (today.month - 1) // 3 == 3:
         from kpiflow.commands.plan import apply as plan_apply
 
-        console.print(Rule("5. the quarter plan"))
-        plan_apply(EXAMPLE_PLAN)
+        console.print(Rule("6. the quarter plan (a custom KPI among its focus KPIs)"))
+        stored_custom_kpis(plan_apply)(EXAMPLE_PLAN)
 
     def table(kpi: str, grain: str, by: str, start: date) -> None:
         fmt = report.Fmt.table
@@ -146,13 +151,40 @@ def demo(
         from kpiflow.commands.plan import flow
 
         console.print(Rule("the KPI Flow board"))
-        flow()
+        stored_custom_kpis(flow)()
     except Exception as exc:  # noqa: BLE001 - the board is the last screen; say why it is missing
         console.print(f"[yellow]KPI Flow board not shown: {escape(str(exc))}[/]")
     if not keep_worker:
         stop_worker_background(s.pipeline.data_dir)
         console.print("\nworker stopped; Kafka keeps running (`kpiflow down` stops it).")
     console.print("Try: kpiflow report activity_points --grain week --by rep --format table")
+
+
+def _custom_kpis_version(s) -> None:
+    """Replay the example definition with custom KPIs (once) and make it the live version."""
+    from kpiflow.commands.replay import promote, replay
+    from kpiflow.projections.definition_file import load_definition_file
+    from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions
+
+    wanted = load_definition_file(EXAMPLE_DEFINITION).fingerprint()
+
+    def existing() -> int | None:
+        store = open_store(s)
+        try:
+            for row in list_versions(store):
+                if row["fingerprint"] == wanted and row["status"] != "retired":
+                    return int(row["version"])
+            return None
+        finally:
+            store.close()
+
+    version = existing()
+    if version is None:
+        replay(EXAMPLE_DEFINITION, quarter=None, timeout=900.0)
+        version = existing()
+    if version is not None:
+        promote(version, note="the team's own KPIs (examples/definitions/trade-show-q4.yaml)")
 
 
 def register(app: typer.Typer) -> None:

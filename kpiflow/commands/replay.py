@@ -204,12 +204,14 @@ def replay(
                 s.pipeline.tz,
                 lambda done, total: progress.update(task, completed=done, total=total or None),
             )
-    kpis = affected_kpis(old, new) or ("activity_points", "qualified_leads", "core_product_wins")
+    added = added_kpis(old, new)
+    kpis = affected_kpis(old, new)
+    if not kpis and not added:  # nothing moves by rule: show the KPIs definitions change most
+        kpis = ("activity_points", "qualified_leads", "core_product_wins")
     q = _quarter_start(quarter)
     report = diff_values(
         quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q)
     )
-    added = added_kpis(old, new)
     table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}")
     for col in ("kpi", "dimension", "old", "new", "change"):
         table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
@@ -218,7 +220,8 @@ def replay(
         table.add_row(
             escape(d.kpi), escape(label), f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}"
         )
-    console.print(table)
+    if kpis:
+        console.print(table)
     if added:
         totals = quarter_values(store, new.version, added, q)
         new_table = Table(title=f"quarter {q}: new KPIs in v{new.version}")

@@ -278,6 +278,12 @@ def test_canonical_json_round_trips(good):
 def test_example_plan_is_valid():
     from pathlib import Path
 
-    example = Path(__file__).parents[3] / "examples" / "plans" / "2026-Q4.yaml"
-    plan = load_plan(example)
-    assert plan.at(date(2026, 12, 1)).master.kpi == "qualified_leads"
+    from kpiflow.projections.catalog import custom_kpis
+    from kpiflow.projections.definition_file import load_definition_file
+
+    examples = Path(__file__).parents[3] / "examples"
+    definition = load_definition_file(examples / "definitions" / "trade-show-q4.yaml")
+    with custom_kpis({name: c.spec(name) for name, c in definition.kpis.items()}):
+        plan = load_plan(examples / "plans" / "2026-Q4.yaml")  # uses a custom KPI
+        assert plan.at(date(2026, 11, 2)).focus[-1].kpi == "list_followups"
+        assert plan.at(date(2026, 12, 1)).master.kpi == "qualified_leads"
