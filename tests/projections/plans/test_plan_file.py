@@ -285,5 +285,5 @@ def test_example_plan_is_valid():
     definition = load_definition_file(examples / "definitions" / "trade-show-q4.yaml")
     with custom_kpis({name: c.spec(name) for name, c in definition.kpis.items()}):
         plan = load_plan(examples / "plans" / "2026-Q4.yaml")  # uses a custom KPI
-        assert plan.at(date(2026, 11, 2)).focus[-1].kpi == "list_followups"
-        assert plan.at(date(2026, 12, 1)).master.kpi == "qualified_leads"
+        assert plan.at(date(2026, 12, 1)).focus[-1].kpi == "list_followups"
+        assert plan.at(date(2026, 12, 14)).master.kpi == "qualified_leads"
