@@ -11,6 +11,7 @@ from __future__ import annotations
 import hashlib
 import json
 from datetime import date
+from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
@@ -57,6 +58,17 @@ class Definition(BaseModel):
     def kpi_names(self) -> tuple[str, ...]:
         """The catalog's KPIs, then this version's custom KPIs."""
         return (*CATALOG, *self.kpis)
+
+    @field_validator("points", mode="before")
+    @classmethod
+    def _whole_numbers(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            for activity_type, points in value.items():
+                if type(points) is not int or points < 0:
+                    raise ValueError(
+                        f"points of {activity_type} must be a whole number >= 0, got {points!r}"
+                    )
+        return value
 
     @field_validator("points")
     @classmethod
