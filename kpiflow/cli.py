@@ -22,6 +22,31 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 
+
+def _version(value: bool) -> None:
+    if value:
+        from importlib.metadata import PackageNotFoundError, version
+
+        try:
+            print(f"kpiflow {version('kpiflow')}")
+        except PackageNotFoundError:
+            print("kpiflow (not installed as a package)")
+        raise typer.Exit()
+
+
+@app.callback()
+def _main(
+    show_version: bool = typer.Option(
+        False,
+        "--version",
+        help="Print kpiflow's version and exit.",
+        callback=_version,
+        is_eager=True,
+    ),
+) -> None:
+    """Event-sourced streaming KPIs for sales teams (the KPI Flow method)."""
+
+
 # Each module defines `register(app: typer.Typer) -> None`.
 COMMAND_MODULES = (
     "kpiflow.commands.runtime",  # up, down, config

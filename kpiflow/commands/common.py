@@ -94,6 +94,13 @@ def _stored_custom_specs() -> dict:
         store.close()
 
 
+def require_kafka(s: Settings) -> None:
+    """One clear line within about 5 s when the commands' Kafka is away (exit 2)."""
+    from kpiflow.runtime.kafka_admin import require_kafka as check
+
+    check(s.kafka.bootstrap_servers, s.kafka.confluent_config())
+
+
 def worker_state(base_url: str) -> dict | None:
     """The running worker's `/kpiflow/state` (ingest metrics, projector progress), or None."""
     import json

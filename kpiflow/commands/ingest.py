@@ -13,8 +13,8 @@ from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
-from kpiflow.commands.common import console, err_console, settings, worker_state
-from kpiflow.errors import KpiflowError
+from kpiflow.commands.common import console, err_console, require_kafka, settings, worker_state
+from kpiflow.errors import ConfigError, KpiflowError
 
 
 def schema(
@@ -64,8 +64,16 @@ def publish(
     s = settings()
     total = None
     if file != "-":
-        with Path(file).open("rb") as handle:
-            total = sum(1 for _ in handle) if Path(file).exists() else None
+        path = Path(file)
+        if not path.is_file():
+            raise ConfigError(
+                f"{file}: no such file"
+                + (" (a directory)" if path.is_dir() else "")
+                + "; give a JSON Lines file, or - to read standard input"
+            )
+        with path.open("rb") as handle:
+            total = sum(1 for _ in handle)
+    require_kafka(s)
     with Progress(
         TextColumn("publishing"),
         BarColumn(),
@@ -113,6 +121,7 @@ def wait(
     from kpiflow.streams.lag import consumer_lag
 
     s = settings()
+    require_kafka(s)
     deadline = time.monotonic() + timeout
     lag = None
     while time.monotonic() < deadline:
@@ -124,7 +133,16 @@ def wait(
             )
             return
         time.sleep(0.5)
-    err_console.print(f"[red]timed out after {timeout:.0f}s[/]: consumer lag {lag}")
+    running = _worker_state(s) is not None
+    why = (
+        ""
+        if running
+        else (
+            f"; no worker is running (nothing answers on 127.0.0.1:{s.pipeline.worker_web_port}): "
+            "start one with `kpiflow worker`"
+        )
+    )
+    err_console.print(f"[red]timed out after {timeout:.0f}s[/]: consumer lag {lag}{escape(why)}")
     raise typer.Exit(1)
 
 
@@ -161,6 +179,7 @@ def status() -> None:
     from kpiflow.streams.lag import consumer_lag, topic_size
 
     s = settings()
+    require_kafka(s)
     table = Table(title=f"{s.kafka.events_topic} (group {s.kafka.consumer_group})")
     for col in ("partition", "committed", "end", "lag"):
         table.add_column(col, justify="right")

@@ -10,8 +10,9 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 from rich.table import Table
+from rich.text import Text
 
-from kpiflow.commands.common import console, custom_kpis_of, settings
+from kpiflow.commands.common import console, custom_kpis_of, err_console, settings
 from kpiflow.errors import ConfigError
 
 
@@ -63,15 +64,21 @@ def report(
     from kpiflow.projections.custom import NAME
     from kpiflow.projections.report import build_query, fetch, render_csv, render_jsonl
     from kpiflow.projections.store import open_store
+    from kpiflow.projections.versions import list_versions
 
     first, last = _date(start, "--from"), _date(end, "--to")
     if find(kpi) is not None or kpi == "stage_days" or not NAME.match(kpi):
         build_query(kpi, grain, by, first, last, version)  # refused before any connection
-    store = open_store(settings())
+    s = settings()
+    store = open_store(s)
     try:
+        if version is not None and version not in {r["version"] for r in list_versions(store)}:
+            raise ConfigError(f"no definition version {version}; see `kpiflow definitions`")
         with custom_kpis_of(store):  # a custom KPI of a stored definition version
             q = build_query(kpi, grain, by, first, last, version)
             rows = fetch(store, q)
+        if not rows:
+            err_console.print(Text(_no_rows(store, s, kpi, first, last), style="yellow"))
     finally:
         store.close()
     if fmt is Fmt.jsonl:
@@ -88,6 +95,26 @@ def report(
                 f"{r['value']:,}",
             )
         console.print(table)
+
+
+def _no_rows(store, s, kpi: str, first, last) -> str:
+    """Why a report is empty: which data directory, and which dates the raw log covers."""
+    span = store.rows(
+        "SELECT count() AS n, toString(toDate(min(occurred_at))) AS a, "
+        "toString(toDate(max(occurred_at))) AS b FROM {db}.raw_events"
+    )[0]
+    asked = f" from {first or 'the start'} to {last or 'now'}" if first or last else ""
+    where = f"data directory {s.pipeline.data_dir.resolve()}"
+    if not int(span["n"]):
+        return (
+            f"no rows for {kpi}{asked}: the raw event log is empty ({where}). Publish events "
+            "(`kpiflow publish`, `kpiflow simulate`) with the worker running, or run this from "
+            "the folder you ran `kpiflow up` in."
+        )
+    return (
+        f"no rows for {kpi}{asked}: the raw event log holds {span['n']} events from {span['a']} "
+        f"to {span['b']} ({where}); nothing counted for this KPI there."
+    )
 
 
 def register(app: typer.Typer) -> None:

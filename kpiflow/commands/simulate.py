@@ -11,7 +11,7 @@ from typing import Annotated
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import console, err_console, require_kafka, settings
 
 
 def simulate(
@@ -71,6 +71,8 @@ def simulate(
         if target_events
         else OrgConfig(**fields)
     )
+    if output is None and (history or live):
+        require_kafka(s)
     if history:
         total = estimate_events(cfg)
         sink = output.open("w") if output else None

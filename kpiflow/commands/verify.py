@@ -10,7 +10,7 @@ import typer
 from rich.markup import escape
 from rich.table import Table
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import console, err_console, require_kafka, settings
 from kpiflow.errors import KpiflowError
 
 EXIT_CODES = (
@@ -84,6 +84,8 @@ def verify(
         if not (kafka or kpis):
             raise ValueError("--no-kafka and --no-kpis together leave nothing to check")
         s = settings()
+        if kafka:
+            require_kafka(s)
         store = open_store(s, migrate=False)
         source = ConfluentSource(s) if kafka else None
         report = run_verify(

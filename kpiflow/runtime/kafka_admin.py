@@ -80,6 +80,24 @@ def groups_answer(admin: AdminClient, timeout: float) -> bool:
     return True
 
 
+def require_kafka(
+    bootstrap: str, config: dict[str, Any] | None = None, timeout: float = 5.0
+) -> None:
+    """Fail fast, with one line, when Kafka does not answer (instead of a client retrying and
+    logging a connection error many times a second for minutes)."""
+    unreachable = (
+        "Start the local broker with `kpiflow up`, or set KPIFLOW_KAFKA_BOOTSTRAP_SERVERS to a "
+        "broker that is running."
+    )
+    if not any(process.tcp_open(h, p, timeout=min(timeout, 2.0)) for h, p in hosts(bootstrap)):
+        raise RuntimeServiceError(f"Kafka at {bootstrap} is not reachable. {unreachable}")
+    if not metadata_answers(admin_client(bootstrap, config), timeout):
+        raise RuntimeServiceError(
+            f"Kafka at {bootstrap} accepts connections but did not answer within {timeout:.0f}s "
+            f"(wrong port, TLS/SASL settings, or a broker still starting). {unreachable}"
+        )
+
+
 def poll_until_ready(
     bootstrap: str,
     timeout: float,
