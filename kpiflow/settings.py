@@ -12,7 +12,7 @@ from pathlib import Path
 from typing import Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import Field, SecretStr, field_validator
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from kpiflow.errors import ConfigError
@@ -146,14 +146,35 @@ class PipelineSettings(BaseSettings):
 class Settings:
     """All settings of one process."""
 
-    def __init__(self) -> None:
-        try:
-            self.pipeline = PipelineSettings()
-            self.kafka = KafkaSettings()
-            self.clickhouse = ClickHouseSettings()
-            self.grafana = GrafanaSettings()
-        except Exception as exc:  # pydantic ValidationError: say which variable
-            raise ConfigError(f"invalid setting in the environment or .env: {exc}") from exc
+    def __init__(self, *, strict: bool = True) -> None:
+        """Read every group; each bad value is named by its KPIFLOW_* variable. `strict=False`
+        (for `kpiflow config`) keeps the groups that are valid and lists the problems in
+        `errors` instead of raising."""
+        self.errors: list[str] = []
+        groups: dict[str, Any] = {}
+        for name, model in (
+            ("pipeline", PipelineSettings),
+            ("kafka", KafkaSettings),
+            ("clickhouse", ClickHouseSettings),
+            ("grafana", GrafanaSettings),
+        ):
+            try:
+                groups[name] = model()
+            except ValidationError as exc:
+                prefix = str(model.model_config.get("env_prefix", "KPIFLOW_"))
+                for error in exc.errors(include_url=False):
+                    field = "_".join(str(part) for part in error["loc"]).upper()
+                    message = str(error["msg"]).removeprefix("Value error, ")
+                    self.errors.append(f"{prefix}{field}: {message}")
+                groups[name] = None
+        if self.errors and strict:
+            raise ConfigError(
+                "invalid setting in the environment or .env:\n  " + "\n  ".join(self.errors)
+            )
+        self.pipeline = groups["pipeline"]
+        self.kafka = groups["kafka"]
+        self.clickhouse = groups["clickhouse"]
+        self.grafana = groups["grafana"]
 
     @property
     def clickhouse_dsn(self) -> str:
@@ -161,10 +182,13 @@ class Settings:
 
     def redacted(self) -> dict[str, Any]:
         return {
-            "pipeline": self.pipeline.redacted(),
-            "kafka": self.kafka.redacted(),
-            "clickhouse": self.clickhouse.redacted(),
-            "grafana": self.grafana.redacted(),
+            name: group.redacted() if group is not None else "invalid: see the errors above"
+            for name, group in (
+                ("pipeline", self.pipeline),
+                ("kafka", self.kafka),
+                ("clickhouse", self.clickhouse),
+                ("grafana", self.grafana),
+            )
         }
 
 

@@ -21,28 +21,34 @@ err_console = Console(stderr=True)
 _announced = False
 
 
+def announce_data_dir(s: Settings, *, creates_data_dir: bool = False) -> None:
+    """Once per command: which data directory it uses, and a warning when it does not exist."""
+    global _announced
+    if _announced or s.pipeline is None:
+        return
+    _announced = True
+    path = s.pipeline.data_dir.resolve()
+    if path.exists() or creates_data_dir:
+        err_console.print(Text(f"data directory: {path}", style="dim"), soft_wrap=True)
+    else:
+        err_console.print(
+            Text(
+                f"data directory {path} does not exist: this command starts from a new, "
+                "empty one. Run it from the folder you ran `kpiflow up` in, or set "
+                "KPIFLOW_DATA_DIR.",
+                style="yellow",
+            ),
+            soft_wrap=True,
+        )
+
+
 def settings(*, creates_data_dir: bool = False) -> Settings:
     """The effective settings. The first call of a command says (on stderr) which data directory
     it uses, and warns when that directory does not exist yet: a command run from another folder
     than `kpiflow up` would otherwise start silently from a new, empty `./.kpiflow`. `up` and
     `demo` create it on purpose (`creates_data_dir`)."""
-    global _announced
     s = get_settings()
-    if not _announced:
-        _announced = True
-        path = s.pipeline.data_dir.resolve()
-        if path.exists() or creates_data_dir:
-            err_console.print(Text(f"data directory: {path}", style="dim"), soft_wrap=True)
-        else:
-            err_console.print(
-                Text(
-                    f"data directory {path} does not exist: this command starts from a new, "
-                    "empty one. Run it from the folder you ran `kpiflow up` in, or set "
-                    "KPIFLOW_DATA_DIR.",
-                    style="yellow",
-                ),
-                soft_wrap=True,
-            )
+    announce_data_dir(s, creates_data_dir=creates_data_dir)
     return s
 
 

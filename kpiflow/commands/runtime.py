@@ -7,8 +7,9 @@ import time
 from typing import Annotated
 
 import typer
+from rich.text import Text
 
-from kpiflow.commands.common import console, err_console, settings
+from kpiflow.commands.common import announce_data_dir, console, err_console, settings
 from kpiflow.settings import without_url_password
 
 
@@ -74,8 +75,15 @@ def down() -> None:
 
 def config() -> None:
     """Print the effective settings (secrets redacted) and the environment variables to set them."""
-    s = settings()
+    from kpiflow.settings import Settings
+
+    s = Settings(strict=False)  # still prints the valid groups when a setting is wrong
+    announce_data_dir(s)
+    for error in s.errors:
+        err_console.print(Text(f"invalid: {error}", style="red"), soft_wrap=True)
     print(json.dumps(s.redacted(), indent=2, sort_keys=True, default=str))
+    if s.errors:
+        raise typer.Exit(2)  # after printing everything else
     console.print(
         "\nSet with KPIFLOW_<NAME> (pipeline), KPIFLOW_KAFKA_<NAME>, KPIFLOW_CLICKHOUSE_<NAME>, "
         "KPIFLOW_GRAFANA_<NAME>, e.g. KPIFLOW_TIMEZONE=Europe/Amsterdam, or in a .env file."

@@ -105,7 +105,12 @@ def suggest_targets(
             p = 100 - pct if lower_is_better(spec) else pct
             weekly = percentile(values, p)
             raw = weekly * factor if accumulation(spec) == "sum" else weekly
-            out.append(Suggestion(kpi, key[1], key[2], weekly, len(values), round_target(kpi, raw)))
+            target = round_target(kpi, raw)
+            if spec.value_type == "ratio":
+                target = min(target, 1.0)
+            if not target > 0:
+                continue  # a target must be positive (plan check): no history, no suggestion
+            out.append(Suggestion(kpi, key[1], key[2], weekly, len(values), target))
     return out
 
 

@@ -36,3 +36,11 @@ def test_an_existing_data_directory_is_named(tmp_path):
     assert done.returncode == 0, done.stderr
     assert f"data directory: {data.resolve()}" in done.stderr, done.stderr
     assert "does not exist" not in done.stderr
+
+
+def test_a_bad_setting_is_named_by_its_variable_and_config_still_prints_the_rest(tmp_path):
+    done = _config(tmp_path, KPIFLOW_TIMEZONE="Mars/Base", KPIFLOW_KAFKA_PARTITIONS="x")
+    assert done.returncode == 2, done.stderr
+    assert "KPIFLOW_TIMEZONE: unknown time zone 'Mars/Base'" in done.stderr, done.stderr
+    assert "KPIFLOW_KAFKA_PARTITIONS:" in done.stderr, done.stderr
+    assert '"clickhouse": {' in done.stdout  # the valid groups are still printed

@@ -99,3 +99,21 @@ def test_odd_ids_are_quoted_in_the_yaml():
     ]
     focus = yaml.safe_load(render_yaml(found, ["won_deals"], "won_deals", []))["focus"]
     assert focus[0]["targets"]["reps"] == {odd: 13, "yes": 13}
+
+
+def test_no_target_is_suggested_that_plan_check_would_refuse():
+    """A rep whose weeks are all 0 got `rep-003: 0` before, which `plan check` rejects."""
+    history = {
+        ("won_deals", "rep", "rep-003"): {W1: 0, W2: 0},
+        ("won_deals", "rep", "rep-004"): {W1: 1},
+        ("close_rate", "team", "north"): {W1: 0.0, W2: 0.0},
+    }
+    got = suggest_targets(history, ["won_deals", "close_rate"], [W1, W2, W3, W4], 80, 63, 5)
+    assert [(s.kpi, s.dimension) for s in got] == [("won_deals", "rep-004")]
+    text = render_yaml(got, ["won_deals"], "won_deals", [])
+    focus = yaml.safe_load(text)["focus"]
+    plan = parse_plan(
+        {"quarter": "2026-Q4", "focus": focus, "review": {"rhythm": "weekly", "day": "fri"},
+         "reward": "x"}
+    )  # fmt: skip
+    assert plan.at(date(2026, 10, 1)).master.kpi == "won_deals"
