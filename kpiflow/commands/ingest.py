@@ -12,6 +12,7 @@ import typer
 from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
+from rich.text import Text
 
 from kpiflow.commands.common import console, err_console, require_kafka, settings, worker_state
 from kpiflow.errors import ConfigError, KpiflowError
@@ -172,51 +173,109 @@ def _raw_events(s) -> int:
         store.close()
 
 
-def status() -> None:
-    """Lag per partition, dead-letter count, raw-log rows, projection versions."""
+def status(
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON document instead of the text (for scripts)")
+    ] = False,
+) -> None:
+    """Lag per partition, dead letters, raw-log events, definition versions, the worker."""
     from kpiflow.projections.store import open_store
     from kpiflow.projections.versions import list_versions, live_version
     from kpiflow.streams.lag import consumer_lag, topic_size
 
     s = settings()
     require_kafka(s)
-    table = Table(title=f"{s.kafka.events_topic} (group {s.kafka.consumer_group})")
-    for col in ("partition", "committed", "end", "lag"):
-        table.add_column(col, justify="right")
     lags = consumer_lag(s)
-    for p in lags:
-        table.add_row(str(p.partition), str(p.committed), str(p.end), str(p.lag))
-    console.print(table)
-    console.print(f"total lag: [bold]{sum(p.lag for p in lags)}[/]")
-    console.print(
-        f"dead-letter topic {s.kafka.dlq_topic}: [bold]{topic_size(s, s.kafka.dlq_topic)}[/] "
-        "messages"
-    )
     store = open_store(s)
     try:
-        raw = store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log")
-        console.print(f"raw event log: [bold]{raw}[/] events")
+        raw = int(store.scalar("SELECT uniqExact(event_id) FROM {db}.raw_event_log") or 0)
+        in_table = int(store.scalar("SELECT count() FROM {db}.dead_letters") or 0)
         live = live_version(store)
-        for row in list_versions(store):
-            mark = " (live)" if row["version"] == live else ""
-            console.print(
-                f"definition v{row['version']}: {row['status']}{mark} - {row['description']}"
-            )
+        versions = [
+            {
+                "version": int(row["version"]),
+                "status": row["status"],
+                "live": row["version"] == live,
+                "description": row["description"],
+            }
+            for row in list_versions(store)
+        ]
     finally:
         store.close()
     state = _worker_state(s)
-    if state:
-        console.print(f"worker: {escape(str(state['ingest']))}")
-        failure = state.get("projector_failure")
-        if failure:
-            console.print(
-                f"[bold red]projector failing[/]: {failure['attempts']} step(s) in a row since "
-                f"{failure['since']}, at raw-log position {escape(str(failure['positions']))}: "
-                f"{escape(failure['error'])}. KPIs are behind; ingest goes on. See the worker's "
-                "log; `kpiflow verify` names the rows that differ."
-            )
-    else:
-        console.print("worker: not running (no answer on its loopback port)")
+    doc = {
+        "topic": s.kafka.events_topic,
+        "consumer_group": s.kafka.consumer_group,
+        "partitions": [
+            {"partition": p.partition, "committed": p.committed, "end": p.end, "lag": p.lag}
+            for p in lags
+        ],
+        "lag": sum(p.lag for p in lags),
+        "dead_letter_topic": {
+            "name": s.kafka.dlq_topic,
+            "messages": topic_size(s, s.kafka.dlq_topic),
+        },
+        "dead_letter_table": in_table,
+        "raw_events": raw,
+        "definitions": versions,
+        "worker": None
+        if state is None
+        else {
+            "ingest": state.get("ingest"),
+            "projector": state.get("projector"),
+            "projector_failure": state.get("projector_failure"),
+            "leader": state.get("leader"),
+        },
+        "data_dir": str(s.pipeline.data_dir.resolve()),
+    }
+    if as_json:
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return
+    _render_status(doc)
+
+
+def _render_status(doc: dict) -> None:
+    table = Table(title=f"{doc['topic']} (group {doc['consumer_group']})")
+    for col in ("partition", "committed", "end", "lag"):
+        table.add_column(col, justify="right")
+    for p in doc["partitions"]:
+        table.add_row(str(p["partition"]), f"{p['committed']:,}", f"{p['end']:,}", f"{p['lag']:,}")
+    console.print(table)
+    say = lambda text: console.print(Text(text), soft_wrap=True)  # noqa: E731 - data, no markup
+    say(f"consumer lag: {doc['lag']:,} messages not processed yet")
+    dlq = doc["dead_letter_topic"]
+    table_count = doc["dead_letter_table"]
+    say(
+        f"dead letters: {dlq['messages']:,} in the topic {dlq['name']}, {table_count:,} in the "
+        "ClickHouse table dead_letters"
+    )
+    say(f"raw event log: {doc['raw_events']:,} events")
+    for v in doc["definitions"]:
+        live = ", readers see it" if v["live"] else ""
+        say(f"definition version {v['version']}: {v['status']}{live} - {v['description']}")
+    worker = doc["worker"]
+    if worker is None:
+        say("worker: not running (nothing answers on its loopback port)")
+        return
+    ingest = worker["ingest"] or {}
+    say(
+        f"worker: running{' (projection leader)' if worker.get('leader') else ''}; "
+        f"{ingest.get('batches', 0):,} batches, {ingest.get('accepted', 0):,} events accepted, "
+        f"{ingest.get('rejected', 0):,} dead-lettered, {ingest.get('duplicates', 0):,} "
+        "duplicates dropped"
+    )
+    failure = worker.get("projector_failure")
+    if failure:
+        console.print(
+            Text(
+                f"projector failing: {failure['attempts']} step(s) in a row since "
+                f"{failure['since']}, at raw-log position {failure['positions']}: "
+                f"{failure['error']}. KPIs are behind; ingest goes on. See the worker's log; "
+                "`kpiflow verify` names the rows that differ.",
+                style="bold red",
+            ),
+            soft_wrap=True,
+        )
 
 
 def register(app: typer.Typer) -> None:

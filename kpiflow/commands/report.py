@@ -60,7 +60,7 @@ def report(
 
     Works while the worker runs: with the embedded ClickHouse it asks the worker.
     """
-    from kpiflow.projections.catalog import find
+    from kpiflow.projections.catalog import find, spec_of
     from kpiflow.projections.custom import NAME
     from kpiflow.projections.report import build_query, fetch, render_csv, render_jsonl
     from kpiflow.projections.store import open_store
@@ -77,6 +77,7 @@ def report(
         with custom_kpis_of(store):  # a custom KPI of a stored definition version
             q = build_query(kpi, grain, by, first, last, version)
             rows = fetch(store, q)
+            value_types = {name: spec_of(name).value_type for name in q.kpis}
         if not rows:
             err_console.print(Text(_no_rows(store, s, kpi, first, last), style="yellow"))
     finally:
@@ -92,9 +93,21 @@ def report(
         for r in rows:
             table.add_row(
                 *(escape(str(r[c])) for c in ("kpi", "period_start", "dimension")),
-                f"{r['value']:,}",
+                _shown(r["value"], value_types[r["kpi"]], s.pipeline.currency),
             )
         console.print(table)
+
+
+def _shown(value: float, value_type: str, currency: str) -> str:
+    """A value for people: counts whole, amounts to the cent with the currency, ratios to three
+    decimals, days to one (jsonl and csv keep the full value)."""
+    if value_type == "count":
+        return f"{value:,.0f}"
+    if value_type == "amount":
+        return f"{value:,.2f} {currency}"
+    if value_type == "ratio":
+        return f"{value:.3f}"
+    return f"{value:,.1f} d"
 
 
 def _no_rows(store, s, kpi: str, first, last) -> str:

@@ -8,6 +8,7 @@ events are still ingested into the raw log.
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import subprocess
@@ -91,4 +92,15 @@ def test_a_failing_projection_is_reported_and_ingest_goes_on(pipeline):
     )
     assert status.returncode == 0, status.stderr
     assert "projector failing" in status.stdout, status.stdout
+    as_json = subprocess.run(
+        [sys.executable, "-m", "kpiflow.cli", "status", "--json"],
+        env=_env(pipeline),
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    doc = json.loads(as_json.stdout)
+    assert doc["worker"]["projector_failure"]["attempts"] >= 2, doc
+    assert doc["raw_events"] == len(first.event_ids) + len(second.event_ids) + 1  # + tampered
     assert worker.proc.poll() is None, worker.tail()
