@@ -8,6 +8,7 @@ import os
 from kpiflow.projections.migrate import apply_migrations
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
+from kpiflow.streams import log_flood
 
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
@@ -30,6 +31,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     store = ClickHouseStore(dsn, settings.clickhouse.database, password)
     apply_migrations(store)
     app = create_app(settings, store)
+    log_flood.install()  # a broker that is away: a few lines, not thousands
     logging.getLogger("kpiflow").setLevel(loglevel.upper())
     logging.getLogger("kpiflow").info("settings: %s", settings.redacted())
     worker = Worker(app, loglevel=loglevel, quiet=True)
