@@ -89,7 +89,9 @@ class Projector:
         # from the start gives the same records in the same order as a rebuild would.
         if state.bulk_total == 0:
             state.bulk_total = int(self.store.scalar("SELECT count() FROM {db}.raw_event_log") or 0)
-        records, watermark = read_tail(self.store, state.watermark, BULK_CHUNK)
+        records, watermark = read_tail(
+            self.store, state.watermark, BULK_CHUNK, bool(state.definition.kpis)
+        )
         state.engine.apply(records)
         state.watermark = watermark
         state.bulk_done += len(records)
@@ -137,7 +139,9 @@ class Projector:
             versions.promote(self.store, definition.version, "first build")
 
     def _tail(self, state: VersionState) -> int:
-        records, watermark = read_tail(self.store, state.watermark, TAIL_LIMIT)
+        records, watermark = read_tail(
+            self.store, state.watermark, TAIL_LIMIT, bool(state.definition.kpis)
+        )
         if not records:
             return 0
         state.engine.apply(records)

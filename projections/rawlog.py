@@ -126,6 +126,18 @@ RECORD_COLUMNS: tuple[str, ...] = tuple(f.record or f.name for f in RECORD_FIELD
 SELECT_RECORDS = "SELECT " + ", ".join(
     f"{f.select or f.name} AS {f.read_as}" for f in RECORD_FIELDS
 )
+# Only custom KPI filters read an event's source and a lead's channel: a definition without
+# custom KPIs reads them as '' (about a fifth less to read and decode in a rebuild).
+ATTRIBUTE_COLUMNS = frozenset(("source", "channel"))
+SELECT_RECORDS_LEAN = "SELECT " + ", ".join(
+    f"'' AS {f.read_as}" if f.name in ATTRIBUTE_COLUMNS else f"{f.select or f.name} AS {f.read_as}"
+    for f in RECORD_FIELDS
+)
+
+
+def select_records(attributes: bool = True) -> str:
+    """The engine's read; `attributes=False` leaves out what only custom KPIs use."""
+    return SELECT_RECORDS if attributes else SELECT_RECORDS_LEAN
 
 
 class Placed(Protocol):
@@ -172,7 +184,9 @@ def records_from_arrow(table) -> Iterator[EventRecord]:
         yield EventRecord(*values)
 
 
-def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterator[EventRecord]:
+def read_all_records(
+    store, chunk_rows: int = 200_000, on_chunk=None, attributes: bool = True
+) -> Iterator[EventRecord]:
     """Every row of the raw log in arrival order per partition, streamed in one query.
 
     This is the order the live projector applies (so the engine's first-applied-wins rule picks
@@ -183,7 +197,9 @@ def read_all_records(store, chunk_rows: int = 200_000, on_chunk=None) -> Iterato
         return
     done = 0
     for table in store.arrow_batches(
-        SELECT_RECORDS + " FROM {db}.raw_event_log ORDER BY partition, offset", {}, chunk_rows
+        select_records(attributes) + " FROM {db}.raw_event_log ORDER BY partition, offset",
+        {},
+        chunk_rows,
     ):
         yield from records_from_arrow(table)
         done += table.num_rows
@@ -205,7 +221,9 @@ class Tail:
     newest_us: int | None = None
 
 
-def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord], Tail]:
+def read_tail(
+    store, tail: Tail, limit: int = 50_000, attributes: bool = True
+) -> tuple[list[EventRecord], Tail]:
     """Rows past the per-partition offsets, in arrival order; and the new position.
 
     The offsets decide what is new; the ingested_at window only lets ClickHouse skip old parts
@@ -213,7 +231,8 @@ def read_tail(store, tail: Tail, limit: int = 50_000) -> tuple[list[EventRecord]
     parts = sorted(tail.offsets)
     since = (tail.newest_us - TAIL_WINDOW_US) if tail.newest_us is not None else 0
     table = store.arrow(
-        SELECT_RECORDS + ", partition, toUnixTimestamp64Micro(ingested_at) AS ingested_us "
+        select_records(attributes)
+        + ", partition, toUnixTimestamp64Micro(ingested_at) AS ingested_us "
         "FROM {db}.raw_event_log "
         "WHERE ingested_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC') "
         "AND offset > if(has({parts:Array(UInt32)}, partition), "

@@ -43,7 +43,8 @@ def recompute(store, definitions: list[Definition], tz: ZoneInfo) -> dict[int, l
     engines = {d.version: KpiEngine(d, tz) for d in definitions}
     if not engines:
         return {}
-    records = read_all_records(store, chunk_rows=CHUNK)
+    attributes = any(d.kpis for d in definitions)  # read what custom KPIs filter on, if any
+    records = read_all_records(store, chunk_rows=CHUNK, attributes=attributes)
     while chunk := list(islice(records, CHUNK)):
         for engine in engines.values():
             engine.apply(chunk)

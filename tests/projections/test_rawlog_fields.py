@@ -32,3 +32,14 @@ def test_select_aliases_are_unique_and_shadow_no_column():
         assert f" AS {f.read_as}" in rawlog.SELECT_RECORDS
         if f.select:
             assert f.read_as not in rawlog.RAW_COLUMNS
+
+
+def test_the_lean_read_differs_only_in_what_custom_kpis_use():
+    full = rawlog.SELECT_RECORDS.removeprefix("SELECT ").split(", ")
+    lean = rawlog.select_records(attributes=False).removeprefix("SELECT ").split(", ")
+    assert len(full) == len(lean)
+    changed = {(a, b) for a, b in zip(full, lean, strict=True) if a != b}
+    assert changed == {
+        ("source AS source", "'' AS source"),
+        ("channel AS channel", "'' AS channel"),
+    }
