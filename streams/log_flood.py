@@ -53,8 +53,17 @@ class KafkaFloodFilter(logging.Filter):
 
 
 def install(every: float = 30.0) -> KafkaFloodFilter:
-    """Attach one filter to the Kafka client loggers (their records pass through it)."""
+    """Attach one filter to every Kafka client logger that exists now.
+
+    A logger's filter sees only records logged on that very logger (not those of its children),
+    so it goes on each module logger (`aiokafka.conn`, `aiokafka.consumer.fetcher`, ...). They
+    exist once the modules are imported, which creating the Faust app does."""
     flood = KafkaFloodFilter(every)
-    for name in FLOODING:
+    names = [
+        name
+        for name in (*FLOODING, *logging.Logger.manager.loggerDict)
+        if any(name == prefix or name.startswith(prefix + ".") for prefix in FLOODING)
+    ]
+    for name in dict.fromkeys(names):
         logging.getLogger(name).addFilter(flood)
     return flood

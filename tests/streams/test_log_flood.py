@@ -31,3 +31,22 @@ def test_a_burst_is_one_line_then_a_summary_every_period_then_one_line_on_recove
     assert back.levelname == "WARNING"
     quiet = record(logging.INFO, "Joined group")
     assert flood.filter(quiet) and quiet.getMessage() == "Joined group"
+
+
+def test_installed_on_the_module_loggers_of_the_kafka_client():
+    import aiokafka.conn  # noqa: F401 - the module logger exists once imported
+
+    from kpiflow.streams.log_flood import install
+
+    flood = install(every=30)
+    try:
+        child = logging.getLogger("aiokafka.conn")
+        assert flood in child.filters
+        first = child.makeRecord("aiokafka.conn", logging.ERROR, __file__, 1, "refused", (), None)
+        second = child.makeRecord("aiokafka.conn", logging.ERROR, __file__, 1, "refused", (), None)
+        assert child.filter(first) and not child.filter(second)
+    finally:
+        for name in list(logging.Logger.manager.loggerDict):
+            logger = logging.getLogger(name)
+            if flood in logger.filters:
+                logger.removeFilter(flood)
