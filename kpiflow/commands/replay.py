@@ -162,7 +162,6 @@ def replay(
     from kpiflow.projections.definitions import Definition
     from kpiflow.projections.replay import (
         added_kpis,
-        affected_kpis,
         build_offline,
         diff_values,
         load_definition_file,
@@ -205,23 +204,37 @@ def replay(
                 lambda done, total: progress.update(task, completed=done, total=total or None),
             )
     added = added_kpis(old, new)
-    kpis = affected_kpis(old, new)
-    if not kpis and not added:  # nothing moves by rule: show the KPIs definitions change most
-        kpis = ("activity_points", "qualified_leads", "core_product_wins")
+    both = tuple(name for name in old.kpi_names() if name in set(new.kpi_names()))
     q = _quarter_start(quarter)
     report = diff_values(
-        quarter_values(store, old.version, kpis, q), quarter_values(store, new.version, kpis, q)
+        quarter_values(store, old.version, both, q), quarter_values(store, new.version, both, q)
     )
-    table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}")
+    changed = [d for d in report if abs(d.change) > 1e-9]
+    moved = {d.kpi for d in changed}
+    table = Table(title=f"quarter {q}: v{old.version} (live) -> v{new.version}, rows that differ")
     for col in ("kpi", "dimension", "old", "new", "change"):
         table.add_column(col, justify="right" if col in ("old", "new", "change") else "left")
-    for d in report:
+    for d in changed[:SHOWN_ROWS]:
         label = "all" if d.dimension_kind == "all" else f"{d.dimension_kind} {d.dimension}"
         table.add_row(
             escape(d.kpi), escape(label), f"{d.old:,.2f}", f"{d.new:,.2f}", f"{d.change:+,.2f}"
         )
-    if kpis:
+    if changed:
         console.print(table)
+        if len(changed) > SHOWN_ROWS:
+            console.print(
+                f"... and {len(changed) - SHOWN_ROWS} more rows; compare with `kpiflow report KPI "
+                f"--version {old.version}` and `--version {new.version}`"
+            )
+    same = [name for name in both if name not in moved]
+    console.print(
+        Text(
+            f"{len(moved)} of the {len(both)} KPIs of both versions differ this quarter"
+            + (f" ({', '.join(sorted(moved))})" if moved else "")
+            + f"; unchanged: {len(same)}",
+        ),
+        soft_wrap=True,
+    )
     if added:
         totals = quarter_values(store, new.version, added, q)
         new_table = Table(title=f"quarter {q}: new KPIs in v{new.version}")
@@ -236,6 +249,9 @@ def replay(
                 new_table.add_row(escape(name), escape(label), f"{value:,.2f}")
         console.print(new_table)
     console.print(f"promote with: [bold]kpiflow promote {new.version}[/]")
+
+
+SHOWN_ROWS = 60  # rows of the replay's diff on screen
 
 
 def promote(

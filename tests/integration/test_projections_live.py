@@ -165,7 +165,8 @@ def test_replay_promote_loses_nothing_and_keeps_the_old_version(pipeline, tmp_pa
     out, _ = replay.communicate(timeout=300)
     assert replay.returncode == 0, out
     assert "kpiflow promote 2" in out
-
+    assert "rows that differ" in out and "activity_points" in out  # intakes are worth 15 now
+    assert "KPIs of both versions differ this quarter" in out
     promoted = _cli(pipeline, "promote", "2", "--note", "test")
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
     publish(pipeline, after)
