@@ -63,6 +63,9 @@ def test_broker_sigkill_under_load_loses_nothing_and_counts_nothing_twice(own_br
         assert not sender.is_alive()
         pipeline.wait_caught_up(expected_raw=len(workload.event_ids), timeout=240)
         assert worker.proc.poll() is None, "the worker must ride out a broker restart"
+        log = worker.log_path.read_text(errors="replace")
+        client_errors = log.count("KafkaConnectionError") + log.count("Unable connect")
+        assert client_errors <= 10, f"{client_errors} Kafka client error lines: a flood"
         code, doc = run_verify(pipeline)
         assert code == 0, (differences(doc), doc)
         assert doc["stats"]["topic_messages"] == len(workload.messages)  # no producer duplicates
