@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Any
 
 import yaml
 from pydantic import ValidationError
@@ -23,6 +22,7 @@ from pydantic import ValidationError
 from kpiflow.errors import ConfigError
 from kpiflow.projections.custom import check_name
 from kpiflow.projections.definitions import Definition
+from kpiflow.projections.yaml_places import data_path, line_of, render_path
 
 KEYS = ("description", "effective_from", "points", "qualification", "core_products", "kpis")
 
@@ -68,7 +68,7 @@ def parse_definition_text(text: str, source: str = "definition") -> Definition:
     for key in data:
         if key not in KEYS:
             problems.append(
-                (_line(root, (key,)), str(key), f"unknown key; known: {', '.join(KEYS)}")
+                (line_of(root, (key,)), str(key), f"unknown key; known: {', '.join(KEYS)}")
             )
     kpis = data.get("kpis")
     named = False
@@ -78,7 +78,7 @@ def parse_definition_text(text: str, source: str = "definition") -> Definition:
                 check_name(str(name))
             except ValueError as exc:
                 named = True
-                problems.append((_line(root, ("kpis", name)), f"kpis.{name}", str(exc)))
+                problems.append((line_of(root, ("kpis", name)), f"kpis.{name}", str(exc)))
     if "description" not in data:
         problems.append((None, "description", "required: say what changed and why"))
     clean = {k: v for k, v in data.items() if k in KEYS}
@@ -88,55 +88,14 @@ def parse_definition_text(text: str, source: str = "definition") -> Definition:
         for error in exc.errors(include_url=False):
             if named and tuple(error["loc"]) == ("kpis",):
                 continue  # the names, already reported one by one
-            loc = _loc(tuple(error["loc"]), clean)
+            loc = data_path(tuple(error["loc"]), clean)
             message = re.sub(r"^Value error, ", "", error["msg"])
             if error["type"] == "missing":
                 message = "required"
             elif error["type"] == "extra_forbidden":
                 message = "unknown field"
-            problems.append((_line(root, loc), _field(loc), message))
+            problems.append((line_of(root, loc), render_path(loc) or "file", message))
         raise DefinitionFileError(source, problems) from None
     if problems:
         raise DefinitionFileError(source, problems)
     return definition
-
-
-def _loc(loc: tuple, data: Any) -> tuple:
-    """Pydantic's location up to what exists in the data (it adds tags inside validators)."""
-    out: list = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict) and part in node:
-            out.append(part)
-            node = node[part]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            out.append(part)
-            node = node[part]
-        else:
-            break
-    return tuple(out)
-
-
-def _field(loc: tuple) -> str:
-    out = ""
-    for part in loc:
-        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
-    return out or "file"
-
-
-def _line(root: yaml.Node | None, loc: tuple) -> int | None:
-    node, line = root, None
-    for part in loc:
-        found = None
-        if isinstance(node, yaml.MappingNode):
-            for key, value in node.value:
-                if key.value == str(part):
-                    found = (value, key.start_mark.line + 1)
-        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int):
-            if 0 <= part < len(node.value):
-                item = node.value[part]
-                found = (item, item.start_mark.line + 1)
-        if found is None:
-            break
-        node, line = found
-    return line

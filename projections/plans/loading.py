@@ -20,6 +20,7 @@ from kpiflow.projections.plans.model import (
     WorkingDays,
 )
 from kpiflow.projections.plans.problems import Path, PlanError, Problem
+from kpiflow.projections.yaml_places import data_path, line_of
 
 # Which model sits at a place of the file (indexes and ids written as *), for "unknown field".
 _MODELS: dict[str, type[BaseModel]] = {
@@ -79,7 +80,7 @@ def parse_plan(data: Any, source: str | None = None, root: yaml.Node | None = No
 
 
 def _from_pydantic(error: Any, data: Any) -> Problem:
-    path = _data_path(tuple(error["loc"]), data)
+    path = data_path(tuple(error["loc"]), data)
     kind = error["type"]
     message = re.sub(r"^(Value error|Assertion failed), ", "", error["msg"])
     if kind == "missing":
@@ -110,49 +111,7 @@ def _pattern(path: Path) -> str:
     return out
 
 
-def _data_path(loc: tuple, data: Any) -> Path:
-    """Pydantic's location, minus the type tags it adds inside unions and validators."""
-    out: list[str | int] = []
-    node = data
-    for part in loc:
-        if isinstance(node, dict):
-            key = part if part in node else str(part) if str(part) in node else None
-            out.append(part if key is None else key)
-            if key is None:
-                break
-            node = node[key]
-        elif isinstance(node, list) and isinstance(part, int) and 0 <= part < len(node):
-            out.append(part)
-            node = node[part]
-        else:
-            break
-    return tuple(out)
-
-
 def _with_line(problem: Problem, root: yaml.Node | None) -> Problem:
     if root is None or problem.line is not None:
         return problem
-    node = root
-    line = node.start_mark.line + 1
-    for part in problem.path:
-        child = _child(node, part)
-        if child is None:
-            break
-        node, line = child
-    return Problem(problem.path, problem.message, line)
-
-
-def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, int] | None:
-    if isinstance(node, yaml.MappingNode):
-        for key, value in node.value:
-            if key.value == str(part):
-                # point at the key's line: for nested blocks the value starts on the next line
-                return value, key.start_mark.line + 1
-    if (
-        isinstance(node, yaml.SequenceNode)
-        and isinstance(part, int)
-        and 0 <= part < len(node.value)
-    ):
-        item = node.value[part]
-        return item, item.start_mark.line + 1
-    return None
+    return Problem(problem.path, problem.message, line_of(root, problem.path))

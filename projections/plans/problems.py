@@ -6,19 +6,9 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import ConfigError
+from kpiflow.projections.yaml_places import Path, render_path
 
-Path = tuple[str | int, ...]
-
-
-def render_path(path: Path) -> str:
-    """`("focus", 1, "targets", "rep")` -> `focus[1].targets.rep`."""
-    out = ""
-    for part in path:
-        if isinstance(part, int):
-            out += f"[{part}]"
-        else:
-            out += f".{part}" if out else str(part)
-    return out
+__all__ = ["Path", "Problem", "PlanError", "render_path"]
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,57 @@
+"""Definition files: every problem at once, with its line and field."""
+
+from __future__ import annotations
+
+import pytest
+
+from kpiflow.projections.definition_file import DefinitionFileError, parse_definition_text
+
+BAD = """\
+description: "Q4 focus"
+colour: blue
+kpis:
+  expo:
+    kind: result
+    description: "meetings with expo leads"
+    base: activities
+    where:
+      activity_type: [meeting, fax]
+  won_deals:
+    kind: result
+    description: "x"
+    base: activities
+  ratio:
+    kind: result
+    description: "r"
+    base: close_rate
+  extra:
+    kind: result
+    description: "e"
+    base: activities
+    colour: red
+"""
+
+
+def test_every_problem_with_its_line_and_field():
+    with pytest.raises(DefinitionFileError) as caught:
+        parse_definition_text(BAD, "focus.yaml")
+    found = {(line, field) for line, field, _ in caught.value.problems}
+    assert found == {
+        (2, "colour"),
+        (4, "kpis.expo"),
+        (10, "kpis.won_deals"),
+        (14, "kpis.ratio"),
+        (22, "kpis.extra.colour"),
+    }
+    text = str(caught.value)
+    assert "focus.yaml:4: kpis.expo: where.activity_type: 'fax' is not one of" in text
+    assert "focus.yaml:10: kpis.won_deals: 'won_deals' is a catalog KPI's name" in text
+    assert "focus.yaml:22: kpis.extra.colour: unknown field" in text
+
+
+def test_a_valid_file():
+    definition = parse_definition_text(
+        'description: "expo"\nkpis:\n  expo:\n    kind: result\n    description: "m"\n'
+        "    base: activities\n"
+    )
+    assert list(definition.kpis) == ["expo"]
