@@ -5,7 +5,6 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
-from pathlib import Path
 from typing import Any
 
 from rich.console import Console
@@ -53,17 +52,12 @@ def settings(*, creates_data_dir: bool = False) -> Settings:
 
 
 @contextmanager
-def custom_kpis_of(store=None, definition_file: Path | None = None) -> Iterator[None]:
-    """Treat the custom KPIs of the stored definition versions (and of `definition_file`) like
-    catalog KPIs while the block runs (plans, pacing, reports, boards)."""
-    from kpiflow.projections.replay import load_definition_file
+def custom_kpis_of(store) -> Iterator[None]:
+    """Treat the custom KPIs of the stored definition versions like catalog KPIs while the
+    block runs (plans, pacing, reports, boards)."""
     from kpiflow.projections.versions import custom_specs
 
-    specs = dict(custom_specs(store)) if store is not None else {}
-    if definition_file is not None:
-        for name, custom in load_definition_file(definition_file).kpis.items():
-            specs[name] = custom.spec(name)
-    with custom_kpis(specs):
+    with custom_kpis(custom_specs(store)):
         yield
 
 

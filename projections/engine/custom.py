@@ -47,6 +47,15 @@ class DealAttrs:
     lead_id: str
 
 
+def deal_field(deal: DealAttrs | None, name: str) -> str | None:
+    """`deal.kind`, `deal.product` or `deal.source` of a deal (None: no deal.opened known)."""
+    if deal is None:
+        return None
+    return {"deal.kind": deal.kind, "deal.product": deal.product, "deal.source": deal.source}.get(
+        name
+    )
+
+
 def _predicate(custom: CustomKpi) -> Callable[[Getter], bool]:
     conditions = tuple(custom.where.items())
 
@@ -114,16 +123,7 @@ class Attributes:
         attrs = self.deal(deal_id)
         channel = self.channel(attrs.lead_id) if attrs else None
 
-        def get(name: str) -> str | None:
-            if name == "lead.channel":
-                return channel
-            if attrs is None:
-                return None
-            return {"deal.kind": attrs.kind, "deal.product": attrs.product}.get(
-                name, attrs.source if name == "deal.source" else None
-            )
-
-        return get
+        return lambda name: channel if name == "lead.channel" else deal_field(attrs, name)
 
     def clear_changes(self) -> None:
         self.changed_leads = set()
@@ -212,13 +212,7 @@ class CustomActivities:
         def get(name: str) -> str | None:
             if name in own:
                 return own[name]
-            if name == "lead.channel":
-                return channel
-            if deal is None:
-                return None
-            return {"deal.kind": deal.kind, "deal.product": deal.product}.get(
-                name, deal.source if name == "deal.source" else None
-            )
+            return channel if name == "lead.channel" else deal_field(deal, name)
 
         for name, base, passes in self._kpis:
             if base == "outbound_contacts" and not (
