@@ -58,6 +58,12 @@ def _span(batch: list[Incoming]) -> str:
     return ", ".join(f"{topic}[{p}]@{min(o)}-{max(o)}" for p, o in sorted(parts.items()))
 
 
+def _exit_unacknowledged(code: int) -> None:
+    """Leave at once, the current batch unacknowledged (no shutdown path that could ack it)."""
+    logging.shutdown()
+    os._exit(code)
+
+
 def _record_ms(timestamp: float | None) -> int | None:
     """Faust gives the record timestamp in seconds (a float); verify reads it in milliseconds."""
     return None if timestamp is None or timestamp < 0 else round(timestamp * 1000)
@@ -137,12 +143,11 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                     _span(incoming),
                 )
                 remove_gateway_file(p.data_dir)
-                logging.shutdown()
-                os._exit(EXIT_STOPPED_MID_BATCH)
+                _exit_unacknowledged(EXIT_STOPPED_MID_BATCH)
             except PoisonFloodError as exc:
                 log.critical("%s", exc)
                 # exit without acknowledging this batch: it is read again after the fix
-                os._exit(EXIT_POISON)
+                _exit_unacknowledged(EXIT_POISON)
             except Exception:  # noqa: BLE001
                 # Letting it propagate would end take_events, whose `finally` acknowledges the
                 # batch: its offsets would be committed with nothing stored. Exit unacknowledged.
@@ -152,8 +157,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                     _span(incoming),
                     exc_info=True,
                 )
-                logging.shutdown()
-                os._exit(EXIT_BATCH_FAILED)
+                _exit_unacknowledged(EXIT_BATCH_FAILED)
 
     @app.task
     async def project() -> None:
