@@ -51,6 +51,7 @@ def _main(
 COMMAND_MODULES = (
     "kpiflow.commands.runtime",  # up, down, config
     "kpiflow.commands.ingest",  # schema, publish, worker, wait, status
+    "kpiflow.commands.crm_import",  # import deals|activities|leads
     "kpiflow.commands.simulate",  # simulate
     "kpiflow.commands.report",  # report
     "kpiflow.commands.plan",  # plan check|suggest|apply, flow
