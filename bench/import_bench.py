@@ -16,7 +16,6 @@ and the ratio import / publish of events/s.
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import sys
 import time
