@@ -11,7 +11,8 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.text import Text
 
-from kpiflow.commands.common import console, err_console, require_kafka, settings
+from kpiflow.commands.common import console, err_console, require_kafka
+from kpiflow.settings import get_settings
 
 import_app = typer.Typer(
     name="import",
@@ -43,12 +44,8 @@ SHOWN_PROBLEMS = 50
 def _run(kind: str, file: Path, mapping: Path, dry_run: bool, as_json: bool) -> None:
     from kpiflow.streams.crm_import.run import count_lines, import_export
 
-    if dry_run:  # no Kafka, no data directory
-        from kpiflow.settings import get_settings
-
-        s = get_settings()
-    else:
-        s = settings()
+    s = get_settings()  # an import uses Kafka only, never the data directory
+    if not dry_run:
         require_kafka(s)
     total = count_lines(file) if file.is_file() else None
     with Progress(

@@ -30,12 +30,6 @@ DealKind = Literal["new_business", "upsell", "renewal"]
 _STRICT = ConfigDict(extra="forbid", frozen=True)
 
 
-def _non_blank(value: str) -> str:
-    if not value.strip():
-        raise ValueError("must not be blank")
-    return value.strip()
-
-
 class Pick(BaseModel):
     """A value read from a column (translated by `values` when given: a cell that is not in it
     is an error) or a constant `value`."""
@@ -106,7 +100,12 @@ class MappingBase(BaseModel):
     dates: Dates = Dates()
     team: Pick | TeamsFile
 
-    _check_source = field_validator("source")(classmethod(lambda cls, v: _non_blank(v)))
+    @field_validator("source")
+    @classmethod
+    def _source(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank: it names the CRM in every event id")
+        return value.strip()
 
     @field_validator("delimiter")
     @classmethod
@@ -289,18 +288,48 @@ def parse_mapping(text: str, kind: str, source: str = "mapping") -> MappingBase:
     except ValidationError as exc:
         problems = []
         for error in exc.errors(include_url=False):
-            loc = data_path(tuple(error["loc"]), data)
+            loc = _union_member_loc(tuple(error["loc"]), data)
+            if loc is None:
+                continue  # an error of a union member the block was not meant to be
+            loc = data_path(loc, data)
             message = re.sub(r"^Value error, ", "", error["msg"])
             if error["type"] == "missing":
                 message = "required"
             elif error["type"] == "extra_forbidden":
                 message = "unknown field"
+            elif error["type"] in ("model_type", "model_attributes_type", "dict_type"):
+                message = (
+                    f"must be a block such as {{column: NAME}} or {{value: TEXT}}, got "
+                    f"{error['input']!r}"
+                )
             elif error["type"] == "literal_error":
                 message = f"{message} (got {error['input']!r})"
             problems.append(
                 (line_of(root, loc) if root else None, render_path(loc) or "file", message)
             )
         raise MappingFileError(source, _one_per_place(problems)) from None
+
+
+# A block that may take one of several shapes is meant as the shape whose key it has.
+_SHAPE_KEYS = {"TeamsFile": "file", "KindRule": "rule"}
+_TAG = re.compile(r"^(?:function-after\[.*, )?(Pick|TeamsFile|KindRule)\]?$")
+
+
+def _union_member_loc(loc: tuple, data: Any) -> tuple | None:
+    """Pydantic's location without the union member's tag; None when the error belongs to a
+    member the block does not look like (`team: {file: ...}` is meant as a teams file)."""
+    node = data
+    for index, part in enumerate(loc):
+        found = _TAG.match(part) if isinstance(part, str) else None
+        if found and not (isinstance(node, dict) and part in node):
+            member = found.group(1)
+            given = node if isinstance(node, dict) else {}
+            meant = next((m for m, key in _SHAPE_KEYS.items() if key in given), "Pick")
+            if member != meant:
+                return None
+            return loc[:index] + loc[index + 1 :]
+        node = node.get(part) if isinstance(node, dict) else None
+    return loc
 
 
 def _one_per_place(

@@ -49,11 +49,21 @@ def test_unknown_keys_bad_stages_and_missing_columns_name_line_and_place():
         ("currency: {value: EUR}", "currency: {value: EUR, column: c}", "currency", "exactly one"),
         ("timezone: America/New_York", "timezone: Mars/Olympus", "dates.timezone", "unknown time"),
         ("order: month_first", "order: us", "dates.order", "got 'us'"),
+        ("kind: {rule: upsell_after_won}", "kind: {rule: always}", "kind.rule", "always"),
+        ("currency: {value: EUR}", "currency: EUR", "currency", "{column: NAME} or {value"),
+        ("  owner: sales_agent\n  team: manager\n", "", "team.owner", "required"),
+        ("source: crm-export", "source: ' '", "source", "must not be blank"),
     ],
 )
 def test_bad_values(old, new, place, says):
     found = problems(GOOD.replace(old, new))
+    assert len({p for _l, p, _m in found}) == len(found), found  # one problem per place
     assert any(p == place and says in m for _line, p, m in found), found
+
+
+def test_the_delimiter_is_one_character():
+    found = problems(GOOD + 'delimiter: ";;"\n')
+    assert [(p, "one character" in m) for _l, p, m in found] == [("delimiter", True)]
 
 
 def test_a_column_the_header_lacks_stops_before_any_row(tmp_path):
