@@ -40,8 +40,17 @@ class DateReader:
             raise ValueError(f"unknown date order {order!r}; one of {', '.join(DATE_ORDERS)}")
         self.order = order
         self.zone = zone
+        self._seen: dict[str, datetime] = {}
 
     def moment(self, text: str) -> datetime:
+        found = self._seen.get(text)
+        if found is None:
+            found = self._read(text)
+            if len(self._seen) < 100_000:  # exports repeat their dates: read each once
+                self._seen[text] = found
+        return found
+
+    def _read(self, text: str) -> datetime:
         text = text.strip()
         day, rest = self._date(text)
         found = _TIME.fullmatch(rest)

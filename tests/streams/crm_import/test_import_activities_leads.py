@@ -70,3 +70,14 @@ def test_a_changed_checklist_in_a_later_export_is_a_new_assessment(tmp_path):
     _s, second, _k = run(later, mapping, "leads")
     new = {e["event_id"] for e in second} - {e["event_id"] for e in first}
     assert [e["lead_id"] for e in second if e["event_id"] in new] == ["L-2"]
+
+
+def test_event_ids_are_uuid5_of_length_prefixed_parts():
+    import uuid
+
+    from kpiflow.streams.crm_import.event_ids import NAMESPACE, id_name
+
+    for parts in (("crm", "deal", "OPP-1", "opened"), ("", "", "", ""), ("a:b", "ü", "1:2", "x")):
+        assert event_id(*parts) == str(uuid.uuid5(NAMESPACE, id_name(*parts)))
+    assert id_name("a", "b:1", "c", "d") != id_name("a:b", "1", "c", "d")
+    assert event_id("crm", "deal", "1", "opened") != event_id("crm", "deal", "1", "stage:won")
