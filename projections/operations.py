@@ -58,6 +58,10 @@ def retire(store, args: dict[str, Any]) -> dict[str, Any]:
     store.command(
         "ALTER TABLE {db}.kpi_rows DELETE WHERE definition_version = {v:UInt32}", {"v": version}
     )
+    store.command(
+        "ALTER TABLE {db}.coaching_deals DELETE WHERE definition_version = {v:UInt32}",
+        {"v": version},
+    )
     return {"retired": version}
 
 

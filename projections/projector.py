@@ -19,7 +19,7 @@ from kpiflow.projections import versions
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.rawlog import Tail, read_tail
-from kpiflow.projections.writer import RevisionClock, write_changes
+from kpiflow.projections.writer import RevisionClock, write_changes, write_coaching
 
 log = logging.getLogger("kpiflow.projector")
 
@@ -99,6 +99,7 @@ class Projector:
             upserts, deletes = state.engine.take_changes()
             deletes = [*deletes, *self._stale_keys(state.definition.version, upserts)]
             write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
+            self._write_coaching(state, rebuilt=True)
             state.built = True
             self._mark_built(state.definition)
             log.info(
@@ -147,8 +148,27 @@ class Projector:
         state.engine.apply(records)
         upserts, deletes = state.engine.take_changes()
         write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
+        self._write_coaching(state)
         state.watermark = watermark
         return len(records)
+
+    def _write_coaching(self, state: VersionState, *, rebuilt: bool = False) -> None:
+        """The coaching facts of the deals that changed. After a rebuild from the whole raw log,
+        stored deals the rebuild has no facts for are tombstoned (as `_stale_keys` does for
+        KPI rows)."""
+        version = state.definition.version
+        deals = state.engine.take_coaching()
+        gone: list[str] = []
+        if rebuilt:
+            fresh = {deal_id for deal_id, _ in deals}
+            stored = self.store.rows(
+                "SELECT deal_id FROM {db}.coaching_deals FINAL "
+                "WHERE definition_version = {v:UInt32}",
+                {"v": version},
+            )
+            gone = [r["deal_id"] for r in stored if r["deal_id"] not in fresh]
+        if deals or gone:
+            write_coaching(self.store, version, deals, gone, self.clock)
 
     def positions(self) -> dict[int, dict[int, int]]:
         """Per version: the raw-log offset read so far in each partition (where a failing step

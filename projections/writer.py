@@ -50,3 +50,50 @@ def write_changes(
     for start in range(0, len(rows), 100_000):
         store.insert("kpi_rows", rows[start : start + 100_000], KPI_ROW_COLUMNS)
     return len(rows)
+
+
+COACHING_COLUMNS = (
+    "definition_version", "deal_id", "stay_stage", "stay_ended_on", "stay_team", "stay_rep",
+    "stay_days", "stay_outcome", "closed_on", "close_team", "close_rep", "won", "velocity_days",
+    "revision", "is_deleted",
+)  # fmt: skip
+
+
+def coaching_rows(version: int, deals: Sequence, gone: Sequence[str], revision: int) -> list[list]:
+    """`coaching_deals` rows: (deal_id, outcome) pairs from `KpiEngine.take_coaching()`, and
+    tombstones for deals that have no such facts any more."""
+    rows = []
+    for deal_id, outcome in deals:
+        stays, close = outcome.stays, outcome.close
+        rows.append(
+            [
+                version,
+                deal_id,
+                [s.stage for s in stays],
+                [s.day for s in stays],
+                [s.team for s in stays],
+                [s.rep for s in stays],
+                [s.days for s in stays],
+                [s.outcome for s in stays],
+                close.day if close else None,
+                close.team if close else "",
+                close.rep if close else "",
+                int(bool(close and close.won)),
+                close.velocity_days if close else None,
+                revision,
+                0,
+            ]
+        )
+    rows.extend(
+        [version, d, [], [], [], [], [], [], None, "", "", 0, None, revision, 1] for d in gone
+    )
+    return rows
+
+
+def write_coaching(
+    store, version: int, deals: Sequence, gone: Sequence[str], clock: RevisionClock
+) -> int:
+    rows = coaching_rows(version, deals, gone, clock.next())
+    for start in range(0, len(rows), 50_000):
+        store.insert("coaching_deals", rows[start : start + 50_000], COACHING_COLUMNS)
+    return len(rows)

@@ -31,6 +31,7 @@ from decimal import Decimal
 from typing import NamedTuple
 
 from kpiflow.events.deals import TERMINAL_STAGES
+from kpiflow.events.fields import STAGES
 from kpiflow.projections.engine.periods import MICROSECONDS_PER_DAY, micros
 from kpiflow.projections.records import EventRecord
 
@@ -81,6 +82,40 @@ def deal_event(record: EventRecord, day: date) -> DealEvent:
 # (micros, seq, event_id, local date, team) of a won new_business deal, for retention
 Win = tuple[int, int, str, date, str]
 
+OPEN_ORDER = {stage: index for index, stage in enumerate(STAGES) if stage not in TERMINAL_STAGES}
+
+
+class Stay(NamedTuple):
+    """A stay in an open stage, ended by the stage change `to_stage` (docs/coaching.md)."""
+
+    stage: str
+    day: date  # local date of the change that ended it
+    team: str  # team and rep of that change
+    rep: str
+    days: float
+    to_stage: str
+
+    @property
+    def outcome(self) -> str:
+        """`forward` (a later open stage, or won), `lost`, or `back` (the same or an earlier
+        open stage)."""
+        if self.to_stage == "lost":
+            return "lost"
+        if self.to_stage == "won" or OPEN_ORDER.get(self.to_stage, -1) > OPEN_ORDER[self.stage]:
+            return "forward"
+        return "back"
+
+
+class Close(NamedTuple):
+    """The deal's first terminal change: when, whose, won or lost, and (won, opening known) the
+    days from `deal.opened`."""
+
+    day: date
+    team: str
+    rep: str
+    won: bool
+    velocity_days: float | None
+
 
 @dataclass(frozen=True, slots=True)
 class DealOutcome:
@@ -94,6 +129,8 @@ class DealOutcome:
     ] = ()  # day, team, rep, +-deals, +-amount
     customer: str = ""  # customer of a won new_business deal
     win: Win | None = None
+    stays: tuple[Stay, ...] = ()  # for coaching (per rep, never a KPI row)
+    close: Close | None = None
 
 
 NOTHING = DealOutcome()
@@ -116,8 +153,10 @@ def deal_outcome(events: list[DealEvent], core_products: frozenset[str]) -> Deal
     medians: list = []
     closes: list = []
     customer, win = "", None
+    close = None
     if terminal is not None:
         closes.append((terminal.day, terminal.team, int(terminal.stage == "won")))
+        close = Close(terminal.day, terminal.team, terminal.rep, terminal.stage == "won", None)
     if terminal is not None and terminal.stage == "won":
         won = terminal
         amount = _amount_at(events, won.at)
@@ -137,7 +176,9 @@ def deal_outcome(events: list[DealEvent], core_products: frozenset[str]) -> Deal
                 sums.append(("core_product_wins", won.day, won.team, won.rep, 1, 1))
             velocity = (won.at - opened.at) / MICROSECONDS_PER_DAY
             medians.append(("deal_velocity_days", won.day, won.team, velocity))
-    medians.extend(_stays(events))
+            close = close._replace(velocity_days=velocity) if close else None
+    stays = ended_stays(events)
+    medians.extend((f"stage_days:{s.stage}", s.day, s.team, s.days) for s in stays)
     return DealOutcome(
         tuple(sums),
         tuple(medians),
@@ -145,6 +186,8 @@ def deal_outcome(events: list[DealEvent], core_products: frozenset[str]) -> Deal
         _pipeline_deltas(events, terminal),
         customer,
         win,
+        stays,
+        close,
     )
 
 
@@ -159,8 +202,9 @@ def _amount_at(events: list[DealEvent], at: int) -> Decimal:
     return amount
 
 
-def _stays(events: list[DealEvent]) -> list[tuple[str, date, str, float]]:
-    """One `stage_days:<stage>` value per stay ended by a stage change (events sorted, cut)."""
+def ended_stays(events: list[DealEvent]) -> tuple[Stay, ...]:
+    """Every stay in an open stage ended by a stage change (events sorted, cut at the first
+    terminal change): the values of `stage_days:<stage>`, and coaching's funnel."""
     stays = []
     stage, since = "", 0
     for e in events:
@@ -169,11 +213,10 @@ def _stays(events: list[DealEvent]) -> list[tuple[str, date, str, float]]:
                 stage, since = e.stage, e.at
         elif e.event_type == STAGE_CHANGED:
             if stage and stage not in TERMINAL:
-                stays.append(
-                    (f"stage_days:{stage}", e.day, e.team, (e.at - since) / MICROSECONDS_PER_DAY)
-                )
+                days = (e.at - since) / MICROSECONDS_PER_DAY
+                stays.append(Stay(stage, e.day, e.team, e.rep, days, e.stage))
             stage, since = e.stage, e.at
-    return stays
+    return tuple(stays)
 
 
 def _pipeline_deltas(

@@ -105,6 +105,7 @@ class KpiEngine:
         )
         self._custom_pipelines = pipelines
         self._emitted: dict[RowKey, Value] = {}
+        self._coaching: dict[str, DealOutcome] = {}  # deals whose coaching facts changed
 
     @property
     def event_count(self) -> int:
@@ -196,6 +197,15 @@ class KpiEngine:
         deletes.sort()
         return [row_from(key, value) for key, value in upserts], deletes
 
+    def take_coaching(self) -> list[tuple[str, DealOutcome]]:
+        """Deals whose coaching facts (ended stays, the close) changed since the last call, with
+        their outcome now, sorted by deal id. Per rep, so never KPI rows: the projector keeps
+        them in `coaching_deals`, read one rep at a time (docs/coaching.md)."""
+        self._flush()
+        taken = sorted(self._coaching.items())
+        self._coaching = {}
+        return taken
+
     def _extend(self, first: date, last: date) -> None:
         if self._first is None or first < self._first:
             self._first = first
@@ -210,10 +220,13 @@ class KpiEngine:
         firsts = self._leads.flush(self._calendar, self._sums)
         firsts["deals_opened"] = self._opened.flush(self._calendar, self._sums)
         changed_deals: set[str] = set()
+        coaching = self._coaching
         for deal_id, old, new in self._deals.changes():
             self._count_deal(old, -1)
             self._count_deal(new, 1)
             changed_deals.add(deal_id)
+            if old.stays != new.stays or old.close != new.close:
+                coaching[deal_id] = new
         if self._custom is not None:
             self._flush_custom(self._custom, firsts, changed_deals)
         self._pipeline.refresh(self._first, self._last)
