@@ -55,6 +55,7 @@ COMMAND_MODULES = (
     "kpiflow.commands.simulate",  # simulate
     "kpiflow.commands.report",  # report
     "kpiflow.commands.plan",  # plan check|suggest|apply, flow
+    "kpiflow.commands.coach",  # coach
     "kpiflow.commands.replay",  # definitions, replay, promote
     "kpiflow.commands.dashboards",  # dashboards build|push|check
     "kpiflow.commands.verify",  # verify
