@@ -45,9 +45,8 @@ def coach(
     from datetime import datetime
 
     from kpiflow.projections.coaching.funnel import differences
-    from kpiflow.projections.coaching.queries import Period
+    from kpiflow.projections.coaching.queries import Period, side, team_of
     from kpiflow.projections.coaching.queries import quarter as quarter_of
-    from kpiflow.projections.coaching.queries import side, team_of
     from kpiflow.projections.store import open_store
 
     s = settings()
