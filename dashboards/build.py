@@ -10,9 +10,11 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 
 from kpiflow.dashboards.activity_board import activity_dashboard
-from kpiflow.dashboards.defaults import Board, Options, to_text
+from kpiflow.dashboards.coaching_board import FOLDER_UID as COACHING_FOLDER
+from kpiflow.dashboards.coaching_board import coaching_dashboard
+from kpiflow.dashboards.defaults import FOLDER_UID, Board, Options, to_text
 from kpiflow.dashboards.growth_board import growth_dashboard
-from kpiflow.dashboards.guard import InsightRankingError, insight_rankings
+from kpiflow.dashboards.guard import InsightRankingError, coaching_problems, insight_rankings
 from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
 from kpiflow.dashboards.pipeline_board import pipeline_dashboard
 from kpiflow.dashboards.wallboard import wallboard
@@ -37,13 +39,15 @@ def build_all(
     teams: Iterable[str] = (),
     leaderboards: Sequence[Leaderboard] = DEFAULT_LEADERBOARDS,
 ) -> list[Board]:
-    """Every dashboard: one wallboard per team, a team-picker wallboard, and the three analyses."""
+    """Every dashboard: one wallboard per team, a team-picker wallboard, the three analyses, and
+    the coaching board (its own folder)."""
     boards = [
         wallboard(opts, None, leaderboards),
         *(wallboard(opts, team, leaderboards) for team in normalise_teams(teams)),
         activity_dashboard(opts),
         pipeline_dashboard(opts),
         growth_dashboard(opts),
+        coaching_dashboard(opts),
     ]
     check(boards)
     return boards
@@ -57,6 +61,11 @@ def check(boards: Sequence[Board]) -> None:
         for query in board.queries
         if (found := insight_rankings(query.sql))
     ]
+    problems += [
+        f"{board.uid} {problem}"
+        for board in boards
+        for problem in coaching_problems(board, COACHING_FOLDER)
+    ]
     if problems:
         raise InsightRankingError(
             "kpiflow never ranks reps on an insight KPI; these panels would:\n  "
@@ -68,18 +77,28 @@ def check(boards: Sequence[Board]) -> None:
         raise ValueError(f"two dashboards share the uid(s) {', '.join(duplicates)}")
 
 
-def write(boards: Sequence[Board], out: Path) -> list[Path]:
-    """Write each board to `out/<uid>.json`; remove kpiflow dashboards no longer built."""
-    out.mkdir(parents=True, exist_ok=True)
-    wanted = {board.filename for board in boards}
-    for stale in out.glob("kpiflow-*.json"):
-        if stale.name not in wanted:
-            stale.unlink()
+def folder_dirs(out: Path, coaching_out: Path | None = None) -> dict[str, Path]:
+    """Where each Grafana folder's JSON goes: the shared boards to `out`, the coaching board to
+    `coaching_out` (default: beside `out`, named `<out>-coaching`). Two sibling folders, so each
+    file provider reads only its own (a provider also reads subfolders)."""
+    return {FOLDER_UID: out, COACHING_FOLDER: coaching_out or out.with_name(f"{out.name}-coaching")}
+
+
+def write(boards: Sequence[Board], out: Path, coaching_out: Path | None = None) -> list[Path]:
+    """Write each board to `<its folder's dir>/<uid>.json`; remove kpiflow dashboards no longer
+    built."""
     written = []
-    for board in sorted(boards, key=lambda b: b.uid):
-        path = out / board.filename
-        text = to_text(board.json)
-        if not path.exists() or path.read_text(encoding="utf-8") != text:
-            path.write_text(text, encoding="utf-8")
-        written.append(path)
+    for folder, directory in folder_dirs(out, coaching_out).items():
+        mine = [board for board in boards if board.folder == folder]
+        directory.mkdir(parents=True, exist_ok=True)
+        wanted = {board.filename for board in mine}
+        for stale in directory.glob("kpiflow-*.json"):
+            if stale.name not in wanted:
+                stale.unlink()
+        for board in sorted(mine, key=lambda b: b.uid):
+            path = directory / board.filename
+            text = to_text(board.json)
+            if not path.exists() or path.read_text(encoding="utf-8") != text:
+                path.write_text(text, encoding="utf-8")
+            written.append(path)
     return written

@@ -85,6 +85,12 @@ def datasource(opts: Options) -> model.DataSourceRef:
     return model.DataSourceRef(type_val=DATASOURCE_TYPE, uid=opts.datasource_uid)
 
 
+def coaching_datasource_uid(datasource_uid: str) -> str:
+    """The coaching board's data source: the same server, a user that may read the coaching
+    views (the shared data source's user may not)."""
+    return f"{datasource_uid}-coaching"
+
+
 # ---------------------------------------------------------------------------------------------
 # The ClickHouse query of a panel
 # ---------------------------------------------------------------------------------------------
@@ -509,6 +515,7 @@ class Board:
     title: str
     json: dict[str, Any]
     queries: tuple[Query, ...]
+    folder: str = FOLDER_UID  # the Grafana folder (uid) it is provisioned into
 
     @property
     def filename(self) -> str:
@@ -518,8 +525,16 @@ class Board:
 VARIABLE_SQL = {"team": TEAMS, "rep": REPS}
 
 
-def finish(builder: dash.Dashboard) -> Board:
-    """The dashboard as a plain JSON object, panels numbered 1..n in layout order."""
+def finish(
+    builder: dash.Dashboard,
+    *,
+    folder: str = FOLDER_UID,
+    variable_sql: dict[str, Sql] | None = None,
+) -> Board:
+    """The dashboard as a plain JSON object, panels numbered 1..n in layout order.
+
+    `variable_sql` names the SQL of query variables other than the shared team and rep ones."""
+    known = VARIABLE_SQL | (variable_sql or {})
     board = builder.build()
     queries: list[Query] = []
     for number, panel in enumerate(board.panels or [], start=1):
@@ -532,15 +547,15 @@ def finish(builder: dash.Dashboard) -> Board:
                     )
                 )
     for variable in board.templating.list_val if board.templating else []:
-        if variable.name in VARIABLE_SQL:
-            sql = VARIABLE_SQL[variable.name]
+        if variable.name in known:
+            sql = known[variable.name]
             queries.append(Query(board.uid, f"variable {variable.name}", sql.clean, sql.columns))
     for annotation in board.annotations.list_val if board.annotations else []:
         if isinstance(annotation.target, _QueryAnnotationTarget):
             q = annotation.target.query
             queries.append(Query(board.uid, f"annotation {annotation.name}", q.raw_sql, q.columns))
     as_json = json.loads(json.dumps(board, cls=JSONEncoder))
-    return Board(board.uid, board.title, as_json, tuple(queries))
+    return Board(board.uid, board.title, as_json, tuple(queries), folder)
 
 
 def to_text(board: dict[str, Any]) -> str:

@@ -1,10 +1,13 @@
-"""kpiflow never ranks reps on an insight KPI (docs/kpis.md): enforced here, twice.
+"""kpiflow never ranks reps on an insight KPI (docs/kpis.md): enforced here, three times.
 
 1. `require_rankable(kpi)` is called by every panel function that compares reps on a KPI (the
    wallboard leaderboards, per-rep series): an insight KPI raises `InsightRankingError`.
 2. `insight_rankings(sql)` scans a finished panel's SQL: SQL that reads rep-level data (the
    `'rep'` dimension, the `${rep}` variable, `rep_id`) must not name an insight KPI. The build
    runs it over every panel and refuses to write a dashboard that breaks the rule.
+3. `coaching_problems(board)`: per-rep insight values (the coaching views) are read only by a
+   board in the coaching folder, only for the one rep its single-select variable names, and no
+   query there groups, orders or lists by rep.
 """
 
 from __future__ import annotations
@@ -60,3 +63,33 @@ def insight_rankings(sql: str) -> list[str]:
     if not _REP_LEVEL.search(sql):
         return []
     return _insight_names_in(sql)
+
+
+_COACHING_VIEWS = re.compile(r"\bcoaching_(stays|closes|deals)\b", re.IGNORECASE)
+_ONE_REP = "hex(rep_id) = ${rep:singlequote}"
+_BY_REP = re.compile(r"\b(GROUP|ORDER)\s+BY\b[^()]*\brep_id\b", re.IGNORECASE | re.DOTALL)
+_REP_COLUMNS = ("rep_id", "rep", "dimension")
+
+
+def coaching_problems(board, coaching_folder: str) -> list[str]:
+    """Why `board` breaks the coaching rule (empty when it does not)."""
+    problems = []
+    for query in board.queries:
+        reads = bool(_COACHING_VIEWS.search(query.sql))
+        if reads and board.folder != coaching_folder:
+            problems.append(
+                f"{query.where}: reads per-rep coaching values outside the coaching folder"
+            )
+        if board.folder != coaching_folder or query.where.startswith("variable "):
+            continue
+        if reads and _ONE_REP not in query.sql:
+            problems.append(f"{query.where}: reads coaching values without {_ONE_REP}")
+        if _BY_REP.search(query.sql) or set(query.columns) & set(_REP_COLUMNS):
+            problems.append(f"{query.where}: groups, orders or lists by rep")
+    if board.folder == coaching_folder:
+        for variable in board.json.get("templating", {}).get("list", []):
+            if variable.get("name") == "rep" and (
+                variable.get("multi") or variable.get("includeAll")
+            ):
+                problems.append("variable rep: one rep at a time (no multi-select, no All)")
+    return problems

@@ -12,7 +12,16 @@ from pathlib import Path
 
 import yaml
 
-from kpiflow.dashboards.defaults import DATASOURCE_TYPE, FOLDER_TITLE, FOLDER_UID, FORMAT_TABLE, Sql
+from kpiflow.dashboards.coaching_board import FOLDER_TITLE as COACHING_TITLE
+from kpiflow.dashboards.coaching_board import FOLDER_UID as COACHING_UID
+from kpiflow.dashboards.defaults import (
+    DATASOURCE_TYPE,
+    FOLDER_TITLE,
+    FOLDER_UID,
+    FORMAT_TABLE,
+    Sql,
+    coaching_datasource_uid,
+)
 
 PROVISIONING_DIR = Path(__file__).parent / "provisioning"
 DASHBOARDS_PATH = "/var/lib/grafana/dashboards/kpiflow"
@@ -25,6 +34,8 @@ GRAFANA_ENV = (
     "KPIFLOW_GRAFANA_CH_USER",
     "KPIFLOW_GRAFANA_CH_PASSWORD",
     "KPIFLOW_GRAFANA_CH_DATABASE",
+    "KPIFLOW_GRAFANA_COACHING_CH_USER",
+    "KPIFLOW_GRAFANA_COACHING_CH_PASSWORD",
 )
 
 _HEADER = (
@@ -50,57 +61,84 @@ def _dump(doc: dict, comment: str) -> str:
     return _HEADER + comment + body
 
 
+def _datasource(name: str, uid: str, user_var: str, password_var: str, default: bool) -> dict:
+    return {
+        "name": name,
+        "uid": uid,
+        "type": DATASOURCE_TYPE,
+        "access": "proxy",
+        "isDefault": default,
+        "editable": False,
+        "jsonData": {
+            "host": "${KPIFLOW_GRAFANA_CH_HOST}",
+            "port": "${KPIFLOW_GRAFANA_CH_PORT}",
+            "protocol": "http",
+            "secure": False,
+            "username": "${" + user_var + "}",
+            "defaultDatabase": "${KPIFLOW_GRAFANA_CH_DATABASE}",
+            "dialTimeout": "10",
+            "queryTimeout": "60",
+        },
+        "secureJsonData": {"password": "${" + password_var + "}"},
+    }
+
+
 def datasource_yaml(datasource_uid: str) -> str:
     doc = {
         "apiVersion": 1,
         "datasources": [
-            {
-                "name": "kpiflow ClickHouse",
-                "uid": datasource_uid,
-                "type": DATASOURCE_TYPE,
-                "access": "proxy",
-                "isDefault": True,
-                "editable": False,
-                "jsonData": {
-                    "host": "${KPIFLOW_GRAFANA_CH_HOST}",
-                    "port": "${KPIFLOW_GRAFANA_CH_PORT}",
-                    "protocol": "http",
-                    "secure": False,
-                    "username": "${KPIFLOW_GRAFANA_CH_USER}",
-                    "defaultDatabase": "${KPIFLOW_GRAFANA_CH_DATABASE}",
-                    "dialTimeout": "10",
-                    "queryTimeout": "60",
-                },
-                "secureJsonData": {"password": "${KPIFLOW_GRAFANA_CH_PASSWORD}"},
-            }
+            _datasource(
+                "kpiflow ClickHouse",
+                datasource_uid,
+                "KPIFLOW_GRAFANA_CH_USER",
+                "KPIFLOW_GRAFANA_CH_PASSWORD",
+                True,
+            ),
+            _datasource(
+                "kpiflow ClickHouse (coaching)",
+                coaching_datasource_uid(datasource_uid),
+                "KPIFLOW_GRAFANA_COACHING_CH_USER",
+                "KPIFLOW_GRAFANA_COACHING_CH_PASSWORD",
+                False,
+            ),
         ],
     }
     comment = (
-        "# ClickHouse over HTTP with a read-only user. The default database must be the kpiflow\n"
-        "# database: panel SQL uses unqualified table names. Grafana reads these variables from\n"
-        "# its environment:\n" + "".join(f"#   {name}\n" for name in GRAFANA_ENV)
+        "# ClickHouse over HTTP with read-only users: the shared boards' user cannot read the\n"
+        "# coaching views; the coaching board's data source has a user that can (users.sql,\n"
+        "# docs/coaching.md). The default database must be the kpiflow database: panel SQL\n"
+        "# uses unqualified table names. Grafana reads these variables from its environment:\n"
+        + "".join(f"#   {name}\n" for name in GRAFANA_ENV)
     )
     return _dump(doc, comment)
 
 
 def provider_yaml(path: str = DASHBOARDS_PATH) -> str:
+    def provider(name: str, folder: str, folder_uid: str, directory: str) -> dict:
+        return {
+            "name": name,
+            "orgId": 1,
+            "folder": folder,
+            "folderUid": folder_uid,
+            "type": "file",
+            "disableDeletion": False,
+            "allowUiUpdates": False,
+            "updateIntervalSeconds": 30,
+            "options": {"path": directory, "foldersFromFilesStructure": False},
+        }
+
     doc = {
         "apiVersion": 1,
         "providers": [
-            {
-                "name": "kpiflow",
-                "orgId": 1,
-                "folder": FOLDER_TITLE,
-                "folderUid": FOLDER_UID,
-                "type": "file",
-                "disableDeletion": False,
-                "allowUiUpdates": False,
-                "updateIntervalSeconds": 30,
-                "options": {"path": path, "foldersFromFilesStructure": False},
-            }
+            provider("kpiflow", FOLDER_TITLE, FOLDER_UID, path),
+            provider("kpiflow-coaching", COACHING_TITLE, COACHING_UID, f"{path}-coaching"),
         ],
     }
-    comment = "# Reads the JSON of `kpiflow dashboards build --out DIR` (mounted at options.path)\n"
+    comment = (
+        "# Reads the JSON of `kpiflow dashboards build --out DIR` (mounted at options.path) and\n"
+        "# the coaching board of --coaching-out (DIR-coaching): a folder of its own, whose\n"
+        "# permissions an admin sets to the managers (docs/coaching.md).\n"
+    )
     return _dump(doc, comment)
 
 

@@ -11,6 +11,8 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from kpiflow.dashboards.coaching_board import FOLDER_TITLE as COACHING_TITLE
+from kpiflow.dashboards.coaching_board import FOLDER_UID as COACHING_UID
 from kpiflow.dashboards.defaults import FOLDER_TITLE, FOLDER_UID, Board
 from kpiflow.errors import ConfigError, RuntimeServiceError
 
@@ -69,25 +71,39 @@ def _status(exc: Exception) -> int | None:
     return getattr(exc, "status_code", None)
 
 
-def ensure_folder(grafana: Grafana, api: Any) -> None:
+# The coaching folder is for managers: when push creates it, only Editors (view) and Admins
+# (admin) may open it, so a Viewer account such as the office TV's never sees per-rep insight.
+# Grafana's folder permission levels: 1 view, 2 edit, 4 admin.
+COACHING_PERMISSIONS = [{"role": "Editor", "permission": 1}, {"role": "Admin", "permission": 4}]
+FOLDER_TITLES = {FOLDER_UID: FOLDER_TITLE, COACHING_UID: COACHING_TITLE}
+
+
+def ensure_folder(grafana: Grafana, api: Any, uid: str = FOLDER_UID) -> None:
     from grafana_client.client import GrafanaClientError
 
     try:
-        _call(grafana, "read folder", lambda: api.folder.get_folder(FOLDER_UID))
+        _call(grafana, "read folder", lambda: api.folder.get_folder(uid))
     except GrafanaClientError as exc:
         if _status(exc) != 404:
-            raise RuntimeServiceError(
-                f"Grafana refused to read folder {FOLDER_UID!r}: {exc}"
-            ) from None
+            raise RuntimeServiceError(f"Grafana refused to read folder {uid!r}: {exc}") from None
         _call(
-            grafana, "create folder", lambda: api.folder.create_folder(FOLDER_TITLE, uid=FOLDER_UID)
+            grafana,
+            "create folder",
+            lambda: api.folder.create_folder(FOLDER_TITLES[uid], uid=uid),
         )
+        if uid == COACHING_UID:
+            _call(
+                grafana,
+                "restrict the coaching folder",
+                lambda: api.folder.update_folder_permissions(uid, COACHING_PERMISSIONS),
+            )
 
 
 def push(
     grafana: Grafana, boards: Sequence[Board], message: str = "kpiflow dashboards push"
 ) -> list[str]:
-    """Create or overwrite every board in the KPI Flow folder; returns the dashboards' URLs."""
+    """Create or overwrite every board in its folder (KPI Flow, or KPI Flow coaching for the
+    coaching board); returns the dashboards' URLs."""
     from grafana_client.client import GrafanaClientError
 
     if not grafana.token:
@@ -95,12 +111,13 @@ def push(
             "pushing dashboards needs a token: set KPIFLOW_GRAFANA_TOKEN (service account, Editor)"
         )
     api = grafana.api()
-    ensure_folder(grafana, api)
+    for folder in sorted({board.folder for board in boards}):
+        ensure_folder(grafana, api, folder)
     urls = []
     for board in boards:
         payload = {
             "dashboard": {**board.json, "id": None},
-            "folderUid": FOLDER_UID,
+            "folderUid": board.folder,
             "overwrite": True,
             "message": message,
         }

@@ -94,6 +94,14 @@ def build(
             "(env KPIFLOW_DASHBOARDS_DIR; default: KPIFLOW_DATA_DIR/dashboards)",
         ),
     ] = None,
+    coaching_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--coaching-out",
+            help="folder for the coaching board, provisioned into its own Grafana folder for "
+            "managers (default: beside --out, named <out>-coaching; docs/coaching.md)",
+        ),
+    ] = None,
     teams: TeamsOption = None,
     leaderboard: LeaderboardOption = None,
     provisioning: Annotated[
@@ -101,7 +109,7 @@ def build(
         typer.Option(
             "--provisioning",
             help="also write Grafana provisioning files (data source, "
-            "dashboard provider, alert rule) for the configured data source uid to this folder",
+            "dashboard providers, alert rules) for the configured data source uid to this folder",
         ),
     ] = None,
 ) -> None:
@@ -118,7 +126,7 @@ def build(
 
     boards = _boards(teams, leaderboard)
     target = out or settings().pipeline.data_dir / "dashboards"
-    paths = write(boards, target)
+    paths = write(boards, target, coaching_out)
     for path in paths:
         console.print(f"wrote {path}")
     if provisioning is not None:

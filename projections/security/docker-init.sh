@@ -9,4 +9,5 @@ sed "s/{db}/$db/g" /kpiflow/users.sql | grep -v '^--' | clickhouse-client \
   --user "$CLICKHOUSE_USER" --password "$CLICKHOUSE_PASSWORD" --multiquery \
   --param_pipeline_password="$KPIFLOW_PIPELINE_PASSWORD" \
   --param_grafana_password="$KPIFLOW_GRAFANA_PASSWORD" \
-  --param_ops_password="${KPIFLOW_OPS_PASSWORD:-$(head -c 24 /dev/urandom | base64)}"
+  --param_ops_password="${KPIFLOW_OPS_PASSWORD:-$(head -c 24 /dev/urandom | base64)}" \
+  --param_coaching_password="$KPIFLOW_GRAFANA_COACHING_PASSWORD"

@@ -7,6 +7,9 @@
 --   kpiflow_grafana  : Grafana. Read-only (readonly = 2, so max_execution_time and other query
 --                      settings can still be set per query), on {db} only, with limits.
 --   kpiflow_ops      : people running ad-hoc queries. Read-only on {db}.
+--   kpiflow_grafana_coaching : the coaching board's data source (managers only). Read-only on
+--                      {db} including the coaching tables, which the reader role cannot read:
+--                      per-rep insight values exist in one place (docs/coaching.md).
 CREATE SETTINGS PROFILE IF NOT EXISTS kpiflow_readonly SETTINGS readonly = 2, max_execution_time = 30 MAX 120, max_result_rows = 1000000;
 CREATE ROLE IF NOT EXISTS kpiflow_reader;
 GRANT SELECT ON {db}.* TO kpiflow_reader;
@@ -18,3 +21,10 @@ CREATE USER IF NOT EXISTS kpiflow_grafana IDENTIFIED WITH sha256_password BY {gr
 GRANT kpiflow_reader TO kpiflow_grafana;
 CREATE USER IF NOT EXISTS kpiflow_ops IDENTIFIED WITH sha256_password BY {ops_password:String} SETTINGS PROFILE kpiflow_readonly DEFAULT ROLE kpiflow_reader;
 GRANT kpiflow_reader TO kpiflow_ops;
+REVOKE SELECT ON {db}.coaching_deals FROM kpiflow_reader;
+REVOKE SELECT ON {db}.coaching_stays FROM kpiflow_reader;
+REVOKE SELECT ON {db}.coaching_closes FROM kpiflow_reader;
+CREATE ROLE IF NOT EXISTS kpiflow_coach;
+GRANT SELECT ON {db}.* TO kpiflow_coach;
+CREATE USER IF NOT EXISTS kpiflow_grafana_coaching IDENTIFIED WITH sha256_password BY {coaching_password:String} SETTINGS PROFILE kpiflow_readonly DEFAULT ROLE kpiflow_coach;
+GRANT kpiflow_coach TO kpiflow_grafana_coaching;

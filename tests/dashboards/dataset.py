@@ -15,8 +15,9 @@ import uuid
 from datetime import UTC, date, datetime, timedelta
 
 from kpiflow.projections.catalog import CATALOG
+from kpiflow.projections.engine.deals import Close, DealOutcome, Stay
 from kpiflow.projections.rawlog import RAW_COLUMNS
-from kpiflow.projections.writer import KPI_ROW_COLUMNS
+from kpiflow.projections.writer import KPI_ROW_COLUMNS, RevisionClock, write_coaching
 
 TEAMS = {"north": ("n1", "n2"), "south": ("s1", "s2"), "west's": ("w'1",)}
 REPS = tuple(rep for reps in TEAMS.values() for rep in reps)
@@ -90,6 +91,31 @@ def kpi_rows(today: date) -> list[list[object]]:
                         ]
                     )
     return rows
+
+
+def coaching_deals(today: date) -> list[tuple[str, DealOutcome]]:
+    """Per rep, six deals whose stays and closes fall in the last 60 days (version 1)."""
+    out = []
+    stages = ("prospect", "qualified", "meeting", "proposal", "negotiation")
+    for i, rep in enumerate(REPS):
+        team = TEAM_OF[rep]
+        for n in range(6):
+            day = today - timedelta(days=2 + 9 * n + i)
+            won = (n + i) % 3 != 0
+            stays = tuple(
+                Stay(
+                    stage,
+                    day - timedelta(days=5 - k),
+                    team,
+                    rep,
+                    1.0 + _noise(rep, n, k) * 9,
+                    "forward" if k < 4 or won else "lost",
+                )
+                for k, stage in enumerate(stages)
+            )
+            close = Close(day, team, rep, won, 10.0 + 20 * _noise(rep, n) if won else None)
+            out.append((f"deal-{rep}-{n}", DealOutcome(stays=stays, close=close)))
+    return out
 
 
 def raw_events(now: datetime) -> list[list[object]]:
@@ -264,4 +290,5 @@ def populate(store) -> dict[str, object]:
         ["promoted_at", "from_version", "to_version", "note"],
     )
     apply_plan(store, parse_plan_text(plan_text(today)))
+    write_coaching(store, 1, coaching_deals(today), [], RevisionClock())
     return {"now": now, "today": today, "teams": sorted(TEAMS), "reps": sorted(REPS)}

@@ -57,6 +57,12 @@ def test_two_runs_write_byte_identical_files(tmp_path):
     assert len(names) == 7  # 3 wallboards + team picker + activity, pipeline, growth
     for name in names:
         assert (first / name).read_bytes() == (second / name).read_bytes(), name
+    # the coaching board: its own folder beside the shared ones, byte-identical too
+    coaching = [p.name for p in (tmp_path / "one-coaching").iterdir()]
+    assert coaching == ["kpiflow-coaching.json"]
+    assert (tmp_path / "one-coaching" / coaching[0]).read_bytes() == (
+        tmp_path / "two-coaching" / coaching[0]
+    ).read_bytes()
 
 
 def test_json_is_sorted_and_indented(tmp_path):

@@ -50,12 +50,18 @@ def test_sdk_model_reads_the_json_back_unchanged(uid):
 @pytest.mark.parametrize("uid", sorted(BOARDS))
 def test_structure(uid):
     board = BOARDS[uid].json
+    coaching = BOARDS[uid].folder == "kpiflow-coaching"
+    source = "kpiflow-clickhouse-coaching" if coaching else "kpiflow-clickhouse"
     assert board["schemaVersion"] == 41
     assert board["uid"] == uid and _UID.match(uid)
     assert "id" not in board or board["id"] is None  # provisioning assigns ids
     assert board["timezone"] == "Europe/Amsterdam"
-    assert "kpiflow" in board["tags"]
-    assert board["links"] and board["links"][0]["type"] == "dashboards"
+    if coaching:
+        # apart from the shared boards: not tagged kpiflow, so their link menu never lists it
+        assert board["tags"] == ["kpiflow-coaching"] and board["links"] == []
+    else:
+        assert "kpiflow" in board["tags"]
+        assert board["links"] and board["links"][0]["type"] == "dashboards"
 
     panels = board["panels"]
     ids = [p["id"] for p in panels]
@@ -74,7 +80,7 @@ def test_structure(uid):
         }
         assert not mine & cells, f"{panel['title']} overlaps another panel"
         cells |= mine
-        assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": "kpiflow-clickhouse"}
+        assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": source}
         assert panel["title"] and panel["description"]
         assert len(panel["targets"]) == 1
         target = panel["targets"][0]
@@ -85,7 +91,7 @@ def test_structure(uid):
     for annotation in board["annotations"]["list"]:
         if annotation.get("builtIn") == 1:
             continue
-        assert annotation["datasource"]["uid"] == "kpiflow-clickhouse"
+        assert annotation["datasource"]["uid"] == source
         assert annotation["target"]["rawSql"] and annotation["target"]["refId"]
 
 
@@ -145,8 +151,8 @@ def test_datasource_uid_comes_from_the_options():
     other = build_all(Options(datasource_uid="my-ch"), [])
     for board in other:
         text = json.dumps(board.json)
-        assert '"uid": "kpiflow-clickhouse"' not in text
-        assert '"uid": "my-ch"' in text
+        assert '"uid": "kpiflow-clickhouse' not in text
+        assert '"uid": "my-ch' in text
 
 
 def test_currency_unit():

@@ -3,6 +3,8 @@ generated panel's SQL reads an insight KPI at rep level."""
 
 from __future__ import annotations
 
+import re
+
 import pytest
 
 from kpiflow.dashboards.build import build_all, check
@@ -99,3 +101,84 @@ def test_the_build_refuses_a_board_that_ranks_reps_on_an_insight_kpi():
     )
     with pytest.raises(InsightRankingError, match="kpiflow-bad panel 1"):
         check([bad])
+
+
+# -- coaching: per-rep insight, one rep at a time, in its own folder -------------------------
+
+
+def _coaching_board() -> Board:
+    from kpiflow.dashboards.coaching_board import coaching_dashboard
+
+    return coaching_dashboard(Options())
+
+
+def test_the_coaching_board_shows_one_rep_at_a_time():
+    board = _coaching_board()
+    assert board.folder == "kpiflow-coaching"
+    (rep,) = [v for v in board.json["templating"]["list"] if v["name"] == "rep"]
+    assert rep["multi"] is False and rep["includeAll"] is False
+    for query in board.queries:
+        if "coaching_" in query.sql:
+            assert "hex(rep_id) = ${rep:singlequote}" in query.sql, query.where
+    check([board])  # the build's own check passes
+
+
+def test_coaching_values_outside_the_coaching_folder_are_refused():
+    board = _coaching_board()
+    moved = Board(board.uid, board.title, board.json, board.queries, folder="kpiflow")
+    with pytest.raises(InsightRankingError, match="outside the coaching folder"):
+        check([moved])
+
+
+@pytest.mark.parametrize(
+    ("sql", "columns", "says"),
+    [
+        (
+            "SELECT stage, count() AS n FROM coaching_stays GROUP BY stage",
+            ("stage", "n"),
+            "without hex(rep_id)",
+        ),
+        (
+            "SELECT quantileExactInclusive(0.5)(days) AS d FROM coaching_stays "
+            "WHERE hex(rep_id) = ${rep:singlequote} OR 1 GROUP BY rep_id",
+            ("d",),
+            "groups, orders or lists by rep",
+        ),
+        (
+            "SELECT rep_id, count() AS n FROM coaching_closes "
+            "WHERE hex(rep_id) = ${rep:singlequote} OR won = 1",
+            ("rep_id", "n"),
+            "groups, orders or lists by rep",
+        ),
+    ],
+)
+def test_a_coaching_panel_that_would_list_or_rank_reps_is_refused(sql, columns, says):
+    board = _coaching_board()
+    bad = Query(board.uid, "panel 9: bad", sql, columns)
+    broken = Board(board.uid, board.title, board.json, (*board.queries, bad), board.folder)
+    with pytest.raises(InsightRankingError, match=re.escape(says)):
+        check([broken])
+
+
+def test_a_multi_rep_coaching_variable_is_refused():
+    board = _coaching_board()
+    doc = {**board.json, "templating": {"list": [
+        {**v, "multi": True} if v["name"] == "rep" else v for v in board.json["templating"]["list"]
+    ]}}  # fmt: skip
+    with pytest.raises(InsightRankingError, match="one rep at a time"):
+        check([Board(board.uid, board.title, doc, board.queries, board.folder)])
+
+
+def test_no_coaching_query_returns_a_rep_id(panel_db):
+    from kpiflow.dashboards.macros import expand
+    from tests.dashboards.dataset import REPS
+    from tests.dashboards.test_panel_sql import context
+
+    board = _coaching_board()
+    ctx = context(board, panel_db.facts, None, "UTC")
+    for query in board.queries:
+        if query.where.startswith("variable "):
+            continue  # the picker lists the ids to choose one from
+        _columns, rows = panel_db.run(expand(query.sql, ctx))
+        cells = {cell for row in rows for cell in row}
+        assert not cells & set(REPS), f"{query.where} returns rep ids"

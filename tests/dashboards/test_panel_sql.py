@@ -50,13 +50,19 @@ def context(board: Board, facts: dict[str, Any], grain: str | None, tz: str) -> 
         timedelta(seconds=int((now - start).total_seconds() / 1000)), timedelta(seconds=1)
     )
     team = _variable(board, "team")
-    if team["type"] == "constant":
-        teams: list[str] = [team["query"]]  # already the variable's value
+    if team is None:  # the coaching board: the team is the rep's, found in SQL
+        teams: list[str] = []
+    elif team["type"] == "constant":
+        teams = [team["query"]]  # already the variable's value
     elif team.get("multi"):
         teams = [variable_value(t) for t in facts["teams"]]
     else:
         teams = [variable_value(facts["teams"][0])]
-    reps = [variable_value(r) for r in facts["reps"]]
+    rep = _variable(board, "rep")
+    if rep is not None and not rep.get("multi"):  # one rep at a time (coaching)
+        reps: list[str] = [variable_value(facts["reps"][0])]
+    else:
+        reps = [variable_value(r) for r in facts["reps"]]
     variables: dict[str, Any] = {"team": teams, "rep": reps, "tz": tz}
     if grain is not None:
         variables["grain"] = grain

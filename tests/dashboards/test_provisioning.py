@@ -25,8 +25,13 @@ def _load(relative: str) -> dict:
 
 
 def test_datasource_comes_from_the_environment_and_holds_no_secret():
-    (ds,) = _load("datasources/clickhouse.yaml")["datasources"]
+    ds, coaching = _load("datasources/clickhouse.yaml")["datasources"]
     assert ds["type"] == DATASOURCE_TYPE and ds["uid"] == DEFAULT_DATASOURCE_UID
+    # the coaching board's own data source: the same server, its own read-only user
+    assert coaching["uid"] == f"{DEFAULT_DATASOURCE_UID}-coaching" and not coaching["isDefault"]
+    assert coaching["jsonData"]["username"] == "${KPIFLOW_GRAFANA_COACHING_CH_USER}"
+    assert coaching["secureJsonData"] == {"password": "${KPIFLOW_GRAFANA_COACHING_CH_PASSWORD}"}
+    assert coaching["jsonData"]["host"] == ds["jsonData"]["host"]
     json_data = ds["jsonData"]
     for key, var in (
         ("host", "HOST"),
@@ -43,8 +48,8 @@ def test_datasource_comes_from_the_environment_and_holds_no_secret():
     assert set(re.findall(r"\$\{(\w+)\}", text)) == set(provision.GRAFANA_ENV)
 
 
-def test_provider_reads_the_built_json_folder():
-    (provider,) = _load("dashboards/provider.yaml")["providers"]
+def test_providers_read_the_built_json_folders():
+    provider, coaching = _load("dashboards/provider.yaml")["providers"]
     assert provider["type"] == "file" and provider["folderUid"] == FOLDER_UID
     assert (
         provider["options"]["path"]
@@ -52,6 +57,19 @@ def test_provider_reads_the_built_json_folder():
         == "/var/lib/grafana/dashboards/kpiflow"
     )
     assert provider["allowUiUpdates"] is False
+    # the coaching board: its own folder, a sibling directory (a provider also reads subfolders,
+    # so it must not sit inside the shared one), as `dashboards build` writes it
+    assert (coaching["folder"], coaching["folderUid"]) == ("KPI Flow coaching", "kpiflow-coaching")
+    assert coaching["options"]["path"] == "/var/lib/grafana/dashboards/kpiflow-coaching"
+    from pathlib import PurePosixPath
+
+    from kpiflow.dashboards.build import folder_dirs
+
+    dirs = folder_dirs(PurePosixPath(provision.DASHBOARDS_PATH))  # type: ignore[arg-type]
+    assert {k: str(v) for k, v in dirs.items()} == {
+        FOLDER_UID: provider["options"]["path"],
+        "kpiflow-coaching": coaching["options"]["path"],
+    }
 
 
 def test_alert_rule_master_kpi_behind_pace():

@@ -22,6 +22,7 @@ TOKEN = "glsa_test_token"
 class FakeGrafana:
     def __init__(self) -> None:
         self.folders: dict[str, dict] = {}
+        self.permissions: dict[str, list] = {}
         self.dashboards: dict[str, dict] = {}
         self.saves: list[dict] = []
         self.provisioned: set[str] = set()
@@ -81,6 +82,9 @@ class FakeGrafana:
                 if not self._authorised():
                     return
                 body = json.loads(self.rfile.read(int(self.headers["Content-Length"])))
+                if self.path.startswith("/api/folders/") and self.path.endswith("/permissions"):
+                    fake.permissions[self.path.split("/")[3]] = body["items"]
+                    return self._answer(200, {"message": "Folder permissions updated"})
                 if self.path == "/api/folders":
                     fake.folders[body["uid"]] = {"uid": body["uid"], "title": body["title"]}
                     return self._answer(200, fake.folders[body["uid"]])
@@ -121,10 +125,23 @@ def boards():
 
 def test_push_creates_the_folder_and_every_dashboard(fake, boards):
     urls = push(Grafana(fake.url, TOKEN), boards)
-    assert fake.folders == {FOLDER_UID: {"uid": FOLDER_UID, "title": "KPI Flow"}}
+    assert fake.folders == {
+        FOLDER_UID: {"uid": FOLDER_UID, "title": "KPI Flow"},
+        "kpiflow-coaching": {"uid": "kpiflow-coaching", "title": "KPI Flow coaching"},
+    }
+    # managers only: no Viewer (the office TV) may open the coaching folder
+    assert fake.permissions == {
+        "kpiflow-coaching": [
+            {"role": "Editor", "permission": 1},
+            {"role": "Admin", "permission": 4},
+        ]
+    }
     assert sorted(fake.dashboards) == sorted(b.uid for b in boards)
     assert all(
-        s["overwrite"] is True and s["folderUid"] == FOLDER_UID and s["dashboard"]["id"] is None
+        s["overwrite"] is True
+        and s["folderUid"]
+        == ("kpiflow-coaching" if s["dashboard"]["uid"] == "kpiflow-coaching" else FOLDER_UID)
+        and s["dashboard"]["id"] is None
         for s in fake.saves
     )
     assert urls == [f"/d/{b.uid}/x" for b in boards]

@@ -21,6 +21,7 @@ PASSWORDS = {
     "pipeline_password": "p'; DROP USER default; --",
     "grafana_password": "g\\' OR 1=1",
     "ops_password": "o{db}",
+    "coaching_password": "c'); --",
 }
 
 
@@ -55,10 +56,11 @@ def test_grants_stay_inside_the_kpiflow_database_and_never_drop():
         assert not re.search(r"\b(DROP|TRUNCATE|SYSTEM|ACCESS|INTROSPECTION)\b", grant.upper())
 
 
-@pytest.mark.parametrize("user", ["kpiflow_grafana", "kpiflow_ops"])
+@pytest.mark.parametrize("user", ["kpiflow_grafana", "kpiflow_ops", "kpiflow_grafana_coaching"])
 def test_people_and_dashboards_are_read_only(user):
     (create,) = [s for s in statements() if s.startswith(f"CREATE USER IF NOT EXISTS {user} ")]
-    assert "SETTINGS PROFILE kpiflow_readonly" in create and "DEFAULT ROLE kpiflow_reader" in create
+    role = "kpiflow_coach" if user.endswith("coaching") else "kpiflow_reader"
+    assert "SETTINGS PROFILE kpiflow_readonly" in create and f"DEFAULT ROLE {role}" in create
     (profile,) = [s for s in statements() if s.startswith("CREATE SETTINGS PROFILE")]
     assert "readonly = 2" in profile and "max_execution_time" in profile
     reader = [
@@ -67,3 +69,30 @@ def test_people_and_dashboards_are_read_only(user):
         if s.startswith("GRANT") and "TO kpiflow_reader" in s and " ON " in s
     ]
     assert reader == ["GRANT SELECT ON kpiflow.* TO kpiflow_reader"]
+
+
+def test_per_rep_coaching_values_are_for_the_coach_role_only():
+    revoked = {
+        s.split(" ON ")[1].split(" FROM ")[0]
+        for s in statements()
+        if s.startswith("REVOKE SELECT") and s.endswith("FROM kpiflow_reader")
+    }
+    assert revoked == {
+        "kpiflow.coaching_deals",
+        "kpiflow.coaching_stays",
+        "kpiflow.coaching_closes",
+    }
+    coach = [s for s in statements() if s.startswith("GRANT") and "TO kpiflow_coach" in s]
+    assert coach == ["GRANT SELECT ON kpiflow.* TO kpiflow_coach"]
+    # every table and view of the migrations whose name says coaching is revoked
+    from kpiflow.projections.migrate import load_migrations
+
+    made = {
+        m.group(1)
+        for migration in load_migrations()
+        for statement in migration.statements
+        if (
+            m := re.search(r"CREATE (?:TABLE|VIEW) IF NOT EXISTS \{db\}\.(coaching_\w+)", statement)
+        )
+    }
+    assert {f"kpiflow.{name}" for name in made} == revoked
