@@ -419,6 +419,18 @@ class _AnnotationTargetBuilder(cogbuilder.Builder[model.AnnotationTarget]):
         return self._internal
 
 
+def query_annotation(opts: Options, name: str, sql: Sql, ref_id: str, colour: str):
+    """An annotation from a SQL query of the data source."""
+    return (
+        dash.AnnotationQuery()
+        .name(name)
+        .datasource(datasource(opts))
+        .enable(True)
+        .icon_color(colour)
+        .target(_AnnotationTargetBuilder(opts, sql, ref_id))
+    )
+
+
 def annotations(opts: Options) -> list[dash.AnnotationQuery]:
     builtin = (
         dash.AnnotationQuery()
@@ -430,22 +442,8 @@ def annotations(opts: Options) -> list[dash.AnnotationQuery]:
         .type("dashboard")
         .built_in(1)
     )
-    plan = (
-        dash.AnnotationQuery()
-        .name("Plan changes")
-        .datasource(datasource(opts))
-        .enable(True)
-        .icon_color("purple")
-        .target(_AnnotationTargetBuilder(opts, PLAN_CHANGES, "PlanChanges"))
-    )
-    promotions = (
-        dash.AnnotationQuery()
-        .name("Definition promotions")
-        .datasource(datasource(opts))
-        .enable(True)
-        .icon_color("orange")
-        .target(_AnnotationTargetBuilder(opts, PROMOTIONS, "Promotions"))
-    )
+    plan = query_annotation(opts, "Plan changes", PLAN_CHANGES, "PlanChanges", "purple")
+    promotions = query_annotation(opts, "Definition promotions", PROMOTIONS, "Promotions", "orange")
     return [builtin, plan, promotions]
 
 

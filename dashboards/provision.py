@@ -169,14 +169,22 @@ _DESCRIPTION = (
 )
 
 
-def alerting_yaml(datasource_uid: str) -> str:
+def _rule(
+    datasource_uid: str,
+    uid: str,
+    title: str,
+    sql: Sql,
+    *,
+    pending: str,
+    annotations: dict[str, str],
+) -> dict:
     query = {
         "refId": "A",
         "datasource": {"type": DATASOURCE_TYPE, "uid": datasource_uid},
         "editorType": "sql",
         "format": FORMAT_TABLE,
         "queryType": "table",
-        "rawSql": MASTER_BEHIND.clean,
+        "rawSql": sql.clean,
         "intervalMs": 1000,
         "maxDataPoints": 43200,
     }
@@ -187,54 +195,101 @@ def alerting_yaml(datasource_uid: str) -> str:
         "expression": "A",
         "conditions": [{"evaluator": {"type": "gt", "params": [0]}}],
     }
-    doc = {
+    return {
+        "uid": uid,
+        "title": title,
+        "condition": "C",
+        "data": [
+            {
+                "refId": "A",
+                "relativeTimeRange": {"from": 600, "to": 0},
+                "datasourceUid": datasource_uid,
+                "model": query,
+            },
+            {
+                "refId": "C",
+                "relativeTimeRange": {"from": 0, "to": 0},
+                "datasourceUid": "__expr__",
+                "model": threshold,
+            },
+        ],
+        "noDataState": "OK",
+        "execErrState": "Error",
+        "for": pending,
+        # `.Labels`, not `$labels`: a `$` may be read as an env variable
+        "annotations": annotations,
+        "labels": {"service": "kpiflow"},
+        "isPaused": False,
+    }
+
+
+def _group(name: str, rule: dict) -> dict:
+    return {
         "apiVersion": 1,
         "groups": [
-            {
-                "orgId": 1,
-                "name": "kpiflow-pacing",
-                "folder": ALERT_FOLDER,
-                "interval": "5m",
-                "rules": [
-                    {
-                        "uid": "kpiflow-master-behind-pace",
-                        "title": "Master KPI behind pace",
-                        "condition": "C",
-                        "data": [
-                            {
-                                "refId": "A",
-                                "relativeTimeRange": {"from": 600, "to": 0},
-                                "datasourceUid": datasource_uid,
-                                "model": query,
-                            },
-                            {
-                                "refId": "C",
-                                "relativeTimeRange": {"from": 0, "to": 0},
-                                "datasourceUid": "__expr__",
-                                "model": threshold,
-                            },
-                        ],
-                        "noDataState": "OK",
-                        "execErrState": "Error",
-                        "for": "30m",
-                        "annotations": {
-                            # `.Labels`, not `$labels`: a `$` may be read as an env variable
-                            "summary": _SUMMARY,
-                            "description": _DESCRIPTION,
-                        },
-                        "labels": {"service": "kpiflow"},
-                        "isPaused": False,
-                    }
-                ],
-            }
+            {"orgId": 1, "name": name, "folder": ALERT_FOLDER, "interval": "5m", "rules": [rule]}
         ],
     }
+
+
+def alerting_yaml(datasource_uid: str) -> str:
+    rule = _rule(
+        datasource_uid,
+        "kpiflow-master-behind-pace",
+        "Master KPI behind pace",
+        MASTER_BEHIND,
+        pending="30m",
+        annotations={"summary": _SUMMARY, "description": _DESCRIPTION},
+    )
     comment = (
         "# Fires when the quarter plan's Master KPI is not on track (kpi_pacing.on_track = 0),\n"
         "# one alert per team/organisation row; no rows: all on track (noDataState: OK).\n"
         "# No dollar sign anywhere: Grafana may expand one as an environment variable here.\n"
     )
-    return _dump(doc, comment)
+    return _dump(_group("kpiflow-pacing", rule), comment)
+
+
+# One alert instance per Master KPI target reached in the last 15 minutes (labels: kpi,
+# dimension_kind, scope, reward): it fires once, at the next evaluation after the worker records
+# the achievement, and resolves by itself.
+MASTER_REACHED = Sql(
+    columns=("kpi", "dimension_kind", "scope", "reward", "reached"),
+    text="""
+        SELECT
+            kpi,
+            dimension_kind,
+            dimension AS scope,
+            reward,
+            toFloat64(count()) AS reached
+        FROM achievements
+        WHERE reached_at >= now() - INTERVAL 15 MINUTE
+        GROUP BY kpi, dimension_kind, scope, reward
+        ORDER BY kpi, dimension_kind, scope
+    """,
+)
+
+_REACHED_SUMMARY = (
+    "Master KPI {{ .Labels.kpi }} reached by {{ .Labels.dimension_kind }} {{ .Labels.scope }}"
+)
+_REACHED_DESCRIPTION = "Time to celebrate. The plan's reward: {{ .Labels.reward }}"
+
+
+def reached_alert_yaml(datasource_uid: str) -> str:
+    rule = _rule(
+        datasource_uid,
+        "kpiflow-master-reached",
+        "Master KPI target reached",
+        MASTER_REACHED,
+        pending="0s",
+        annotations={"summary": _REACHED_SUMMARY, "description": _REACHED_DESCRIPTION},
+    )
+    rule["data"][0]["relativeTimeRange"] = {"from": 900, "to": 0}
+    comment = (
+        "# Fires once when a Master KPI target of the plan is reached (the achievements view,\n"
+        "# recorded by the worker), one alert per organisation, team or rep; resolves after 15\n"
+        "# minutes. No dollar sign anywhere: Grafana may expand one as an environment variable.\n"
+    )
+    return _dump(_group("kpiflow-celebrations", rule), comment)
 
 
 def files(datasource_uid: str, dashboards_path: str = DASHBOARDS_PATH) -> dict[str, str]:
@@ -243,6 +298,7 @@ def files(datasource_uid: str, dashboards_path: str = DASHBOARDS_PATH) -> dict[s
         "datasources/clickhouse.yaml": datasource_yaml(datasource_uid),
         "dashboards/provider.yaml": provider_yaml(dashboards_path),
         "alerting/master-kpi-behind-pace.yaml": alerting_yaml(datasource_uid),
+        "alerting/master-kpi-reached.yaml": reached_alert_yaml(datasource_uid),
     }
 
 

@@ -1,6 +1,8 @@
 """KPI Flow wallboard: one per team, for a TV in kiosk mode (`/d/<uid>?kiosk`).
 
-Top: the quarter's Master KPI (name; actual, target, projected end of quarter; pace; on track).
+Top: the celebration banner (the latest Master KPI target reached this quarter, with the reward;
+also an annotation), then the quarter's Master KPI (name; actual, target, projected end of
+quarter; pace; on track).
 Middle: the other focus KPIs and the leaderboards (action/result KPIs only). Bottom: the team's
 latest events. Refreshes every 10 s.
 """
@@ -13,7 +15,7 @@ from collections.abc import Sequence
 
 from kpiflow.dashboards import defaults
 from kpiflow.dashboards.defaults import Board, Options
-from kpiflow.dashboards.panels import activity, leaderboard, pacing
+from kpiflow.dashboards.panels import activity, celebrations, leaderboard, pacing
 from kpiflow.dashboards.panels.leaderboard import DEFAULT_LEADERBOARDS, Leaderboard
 
 GENERIC_UID = "kpiflow-wallboard"
@@ -52,10 +54,18 @@ def wallboard(
         builder = builder.with_variable(defaults.team_variable(opts, multi=False))
     else:
         builder = builder.with_variable(defaults.constant("team", defaults.variable_value(team)))
-    builder = builder.with_variable(defaults.tz_variable(opts))
+    builder = builder.with_variable(defaults.tz_variable(opts)).annotations(
+        [
+            *defaults.annotations(opts),
+            defaults.query_annotation(
+                opts, "Master KPI reached", celebrations.ANNOTATION, "Celebrations", "green"
+            ),
+        ]
+    )
 
     width = 12 // len(leaderboards)
     for panel in (
+        celebrations.banner(opts),
         pacing.master_kpi(opts),
         pacing.master_progress(opts),
         pacing.master_pace(opts),

@@ -116,6 +116,9 @@ class PipelineSettings(BaseSettings):
     project: bool = Field(
         True, description="keep KPI projections in this worker (off: raw log only)"
     )
+    celebrate_seconds: float = Field(
+        30.0, gt=0, description="seconds between looks for a Master KPI target reached"
+    )
 
     @field_validator("timezone")
     @classmethod

@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from kpiflow.projections import versions
+from kpiflow.projections import achievements, versions
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.rawlog import Tail, read_tail
@@ -132,6 +132,8 @@ class Projector:
         ]
 
     def _mark_built(self, definition: Definition) -> None:
+        # a replay says which achievements still hold under the version it built
+        achievements.check_version(self.store, definition.version)
         rows = {r["version"]: r for r in versions.list_versions(self.store)}
         status = rows.get(definition.version, {}).get("status")
         if status == "building":

@@ -119,7 +119,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     ingest = IngestService(
         io, p.currency, k.events_topic, send_dead_letter, p.poison_cap, FaultHooks.from_env()
     )
-    projecting = ProjectorLoop(store.clone(), p.tz)  # its own client and thread
+    projecting = ProjectorLoop(store.clone(), p.tz, p.celebrate_seconds)  # own client, thread
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):

@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
@@ -41,10 +42,26 @@ class Failure:
 
 
 class ProjectorLoop:
-    def __init__(self, store, tz: ZoneInfo) -> None:
+    def __init__(self, store, tz: ZoneInfo, celebrate_seconds: float = 30.0) -> None:
         self.io = ClickHouseIO(store)
         self.projector = Projector(self.io.store, tz)
         self._failure: Failure | None = None
+        self._celebrate_seconds = celebrate_seconds
+        self._celebrated = 0.0  # monotonic time of the last look for targets reached
+
+    def _celebrate(self) -> None:
+        """Record Master KPI targets reached (the leader only, every celebrate_seconds); a
+        failure here is logged and never stops the projections."""
+        from kpiflow.projections.achievements import record_reached
+
+        try:
+            for a in record_reached(self.projector.store, self.projector.tz):
+                log.info(
+                    "Master KPI target reached: %s %s %.2f of %.2f (plan revision %s); reward: %s",
+                    a.kpi, a.who, a.value, a.target, a.plan_revision, a.reward,
+                )  # fmt: skip
+        except Exception:  # noqa: BLE001 - a celebration must never stop the KPIs
+            log.exception("looking for Master KPI targets reached failed; trying again later")
 
     def progress(self) -> dict[int, dict[str, int | bool]]:
         return self.projector.progress()
@@ -96,5 +113,8 @@ class ProjectorLoop:
                 await io.run(projector.reset)
                 await asyncio.sleep(FAILED_SECONDS)
                 continue
+            if time.monotonic() - self._celebrated >= self._celebrate_seconds:
+                self._celebrated = time.monotonic()
+                await io.run(self._celebrate)
             if not applied:
                 await asyncio.sleep(IDLE_SECONDS)

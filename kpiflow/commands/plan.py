@@ -350,7 +350,25 @@ def _board(store, plan, plan_file: Path | None, as_of: date | None, team: str | 
         )
     if team and not any(r.team == team for r in rows):
         notes.append(f"team {team!r} has no rows: no KPI values this quarter and no target for it")
-    return Board(effective, rows, as_of, source, s.pipeline.currency, team, tuple(notes))
+    from kpiflow.projections.achievements import of_quarter
+    from kpiflow.projections.plans.board import Celebration
+
+    reached = tuple(
+        Celebration(
+            r["kpi"],
+            r["dimension_kind"],
+            r["dimension"],
+            float(r["value"]),
+            float(r["target"]),
+            r["reward"],
+            date.fromisoformat(r["reached_on"]),
+            r["holds_in_live"],
+        )  # fmt: skip
+        for r in of_quarter(store, quarter.start)
+        if r["reached_on"] <= as_of.isoformat()
+        and (team is None or r["dimension_kind"] == "all" or r["team"] == team)
+    )
+    return Board(effective, rows, as_of, source, s.pipeline.currency, team, tuple(notes), reached)
 
 
 def _computed_over_the_period(kpi: str) -> bool:

@@ -32,6 +32,28 @@ STYLES = {
 
 
 @dataclass(frozen=True)
+class Celebration:
+    """A Master KPI target reached this quarter (the achievements view)."""
+
+    kpi: str
+    dimension_kind: str
+    dimension: str
+    value: float
+    target: float
+    reward: str
+    reached_on: date
+    holds_in_live: int | None  # 1 holds, 0 no longer under the live definitions, None unchecked
+
+    @property
+    def who(self) -> str:
+        return (
+            "the organisation"
+            if self.dimension_kind == "all"
+            else (f"{self.dimension_kind} {self.dimension}")
+        )
+
+
+@dataclass(frozen=True)
 class Board:
     plan: EffectivePlan
     rows: Sequence[PacingRow]
@@ -40,6 +62,7 @@ class Board:
     currency: str = "EUR"
     team: str | None = None  # show one team (and its reps) only
     notes: Sequence[str] = field(default_factory=tuple)
+    celebrations: Sequence[Celebration] = field(default_factory=tuple)
 
 
 def fmt_value(kpi: str, value: float | None, currency: str | None = None) -> str:
@@ -175,6 +198,16 @@ def render_board(board: Board) -> RenderableType:
     head.append(f"\nreward: {plan.reward}")
     for note in board.notes:
         head.append(f"\n{note}", style="yellow")
+    for c in board.celebrations:
+        head.append(
+            f"\nMaster KPI reached by {c.who} on {c.reached_on}: {c.kpi} "
+            f"{fmt_value(c.kpi, c.value, board.currency)} of "
+            f"{fmt_value(c.kpi, c.target, board.currency)}"
+            + (f" - reward: {c.reward}" if c.reward else ""),
+            style="bold green",
+        )
+        if c.holds_in_live == 0:
+            head.append(" (no longer reached under the live definition version)", style="yellow")
     title = f"KPI Flow {plan.quarter} · as of {board.as_of}" + (
         f" · team {board.team}" if board.team else ""
     )

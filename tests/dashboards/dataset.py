@@ -291,4 +291,11 @@ def populate(store) -> dict[str, object]:
     )
     apply_plan(store, parse_plan_text(plan_text(today)))
     write_coaching(store, 1, coaching_deals(today), [], RevisionClock())
+    # the plan's Master KPI (won_value) is reached by the organisation and by north: the
+    # celebration banner, annotation and alert have rows
+    from zoneinfo import ZoneInfo
+
+    from kpiflow.projections.achievements import record_reached
+
+    record_reached(store, ZoneInfo("UTC"), now - timedelta(minutes=2))
     return {"now": now, "today": today, "teams": sorted(TEAMS), "reps": sorted(REPS)}

@@ -13,7 +13,7 @@ import pytest
 from kpiflow.dashboards.build import build_all
 from kpiflow.dashboards.defaults import Board, Options, variable_value
 from kpiflow.dashboards.macros import QueryContext, expand
-from kpiflow.dashboards.provision import MASTER_BEHIND
+from kpiflow.dashboards.provision import MASTER_BEHIND, MASTER_REACHED
 from tests.dashboards.dataset import TEAMS
 
 BOARDS: dict[str, Board] = {b.uid: b for b in build_all(Options(), sorted(TEAMS))}
@@ -132,3 +132,23 @@ def test_alert_rule_query_lists_master_rows_behind_pace(panel_db):
         ("won_value", "team", "west's"),
     }
     assert all(r[3] >= 1 for r in rows)
+
+
+def test_reached_alert_and_the_celebration_rows(panel_db):
+    """The data set's plan (won_value, organisation 1000, north 10) is reached by the
+    organisation and north: one achievement each, the alert lists both, north's wallboard
+    banner names north's or the organisation's latest, south's only the organisation's."""
+    columns, rows = panel_db.run(MASTER_REACHED.clean)
+    assert columns == list(MASTER_REACHED.columns)
+    assert {(r[0], r[1], r[2], r[3]) for r in rows} == {
+        ("won_value", "all", "all", "Team dinner"),
+        ("won_value", "team", "north", "Team dinner"),
+    }
+    south = next(b for b in BOARDS.values() if b.title.endswith(": south"))
+    banner = next(q for q in south.queries if q.where.endswith(": Celebration"))
+    _, found = panel_db.run(expand(banner.sql, context(south, panel_db.facts, None, "UTC")))
+    assert found and "the organisation" in found[0][0] and "reward: Team dinner" in found[0][0]
+    north = next(b for b in BOARDS.values() if b.title.endswith(": north"))
+    note = next(q for q in north.queries if q.where == "annotation Master KPI reached")
+    _, marks = panel_db.run(expand(note.sql, context(north, panel_db.facts, None, "UTC")))
+    assert sorted("team north" in m[1] for m in marks) == [False, True]

@@ -88,6 +88,20 @@ def test_alert_rule_master_kpi_behind_pace():
     assert group["folder"] != "KPI Flow"  # not the dashboards' provisioned folder
 
 
+def test_alert_rule_master_kpi_reached():
+    text = (provision.PROVISIONING_DIR / "alerting/master-kpi-reached.yaml").read_text()
+    assert "$" not in text
+    (group,) = _load("alerting/master-kpi-reached.yaml")["groups"]
+    (rule,) = group["rules"]
+    assert rule["title"] == "Master KPI target reached" and rule["for"] == "0s"
+    query, threshold = rule["data"]
+    assert query["model"]["rawSql"] == provision.MASTER_REACHED.clean
+    assert "FROM achievements" in query["model"]["rawSql"]
+    assert threshold["model"]["conditions"][0]["evaluator"] == {"type": "gt", "params": [0]}
+    assert "{{ .Labels.reward }}" in rule["annotations"]["description"]
+    assert rule["noDataState"] == "OK" and group["folder"] != "KPI Flow"
+
+
 def test_other_uid_is_written_everywhere(tmp_path):
     provision.write(tmp_path, "other-ch")
     for path in tmp_path.rglob("*.yaml"):
