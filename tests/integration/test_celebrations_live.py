@@ -68,5 +68,6 @@ def test_a_target_reached_mid_quarter_is_celebrated_once(pipeline, tmp_path):
         expand(note.sql, ctx).replace("FROM achievements", "FROM {db}.achievements")
     )
     assert [r["text"] for r in rows] == [
-        "Master KPI reached: won_value (team north) 1300 of 1000. Reward: Team dinner at the harbour"
+        "Master KPI reached: won_value (team north) 1300 of 1000. "
+        "Reward: Team dinner at the harbour"
     ]
