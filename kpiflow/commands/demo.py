@@ -148,6 +148,13 @@ def demo(
     table("pipeline_value", "month", "team", first)
     table("close_rate", "month", "team", first)
     try:
+        from kpiflow.commands.coach import coach
+
+        console.print(Rule("coaching one rep beside the team (for managers; never a ranking)"))
+        coach("rep-001", None, first.isoformat(), today.isoformat(), False)
+    except Exception as exc:  # noqa: BLE001 - a demo screen; say why it is missing
+        console.print(f"[yellow]coaching not shown: {escape(str(exc))}[/]")
+    try:
         from kpiflow.commands.plan import flow
 
         console.print(Rule("the KPI Flow board"))
@@ -157,7 +164,11 @@ def demo(
     if not keep_worker:
         stop_worker_background(s.pipeline.data_dir)
         console.print("\nworker stopped; Kafka keeps running (`kpiflow down` stops it).")
-    console.print("Try: kpiflow report activity_points --grain week --by rep --format table")
+    console.print(
+        "Try: kpiflow report activity_points --grain week --by rep --format table, "
+        "kpiflow coach rep-002, kpiflow import deals examples/import/sales_pipeline.csv "
+        "--mapping examples/import/sales_pipeline.mapping.yaml --dry-run"
+    )
 
 
 def _custom_kpis_version(s) -> None:
