@@ -204,6 +204,17 @@ def prepare(panel, opts: Options, title: str, sql: Sql, *, w: int, h: int, descr
     )
 
 
+def bottom_legend(show: bool = True) -> cb.VizLegendOptions:
+    """A list legend under the panel, without calculations."""
+    return (
+        cb.VizLegendOptions()
+        .show_legend(show)
+        .display_mode(cm.LegendDisplayMode.LIST)
+        .placement(cm.LegendPlacement.BOTTOM)
+        .calcs([])
+    )
+
+
 def time_series(
     opts: Options,
     title: str,
@@ -223,13 +234,7 @@ def time_series(
     panel = (
         prepare(timeseries.Panel(), opts, title, sql, w=w, h=h, description=description)
         .unit(unit)
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(cm.LegendDisplayMode.LIST)
-            .placement(cm.LegendPlacement.BOTTOM)
-            .calcs([])
-        )
+        .legend(bottom_legend())
         .tooltip(
             cb.VizTooltipOptions().mode(cm.TooltipDisplayMode.MULTI).sort(cm.SortOrder.DESCENDING)
         )

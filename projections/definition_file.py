@@ -22,24 +22,15 @@ from pydantic import ValidationError
 from kpiflow.errors import ConfigError
 from kpiflow.projections.custom import check_name
 from kpiflow.projections.definitions import Definition
-from kpiflow.projections.yaml_places import data_path, line_of, render_path
+from kpiflow.projections.yaml_places import YamlFileProblems, data_path, line_of, render_path
 
 KEYS = ("description", "effective_from", "points", "qualification", "core_products", "kpis")
 
 
-class DefinitionFileError(ConfigError):
+class DefinitionFileError(YamlFileProblems):
     """A definition file breaks the format; `problems` are (line or None, field, message)."""
 
-    def __init__(self, source: str, problems: list[tuple[int | None, str, str]]) -> None:
-        problems = sorted(problems, key=lambda p: p[0] or 0)
-        self.problems = problems
-        count = len(problems)
-        lines = [
-            f"  {source}:{line}: {field}: {message}" if line else f"  {source}: {field}: {message}"
-            for line, field, message in problems
-        ]
-        head = f"the definition file {source} has {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head, *lines]))
+    what = "definition file"
 
 
 def load_definition_file(path: Path) -> Definition:

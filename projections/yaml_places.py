@@ -9,7 +9,28 @@ from typing import Any
 
 import yaml
 
+from kpiflow.errors import ConfigError
+
 Path = tuple[str | int, ...]
+Problem = tuple[int | None, str, str]  # (line or None, place, message)
+
+
+class YamlFileProblems(ConfigError):
+    """A YAML file breaks its format: every problem with file, line and place. Subclasses say
+    what kind of file (`what`) and where its format is explained (`hint`)."""
+
+    what = "YAML file"
+    hint = ""
+
+    def __init__(self, source: str, problems: list[Problem]) -> None:
+        self.problems = sorted(problems, key=lambda p: p[0] or 0)
+        count = len(self.problems)
+        lines = [
+            f"  {source}:{line}: {place}: {message}" if line else f"  {source}: {place}: {message}"
+            for line, place, message in self.problems
+        ]
+        head = f"the {self.what} {source} has {count} problem{'s' if count != 1 else ''}"
+        super().__init__("\n".join([head, *lines, *([f"  ({self.hint})"] if self.hint else [])]))
 
 
 def render_path(path: Path) -> str:

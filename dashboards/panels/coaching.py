@@ -12,7 +12,7 @@ from grafana_foundation_sdk.builders import barchart, stat, table
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 
-from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, thresholds
+from kpiflow.dashboards.defaults import Options, Sql, bottom_legend, prepare, prop, thresholds
 from kpiflow.events.fields import STAGES
 
 _STAGE_ORDER = "[" + ", ".join(f"'{stage}'" for stage in STAGES) + "]"
@@ -191,11 +191,5 @@ def activity_mix(opts: Options) -> barchart.Panel:
         .show_value(cm.VisibilityMode.AUTO)
         .unit("short")
         .fill_opacity(80)
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(True)
-            .display_mode(cm.LegendDisplayMode.LIST)
-            .placement(cm.LegendPlacement.BOTTOM)
-            .calcs([])
-        )
+        .legend(bottom_legend())
     )

@@ -14,7 +14,7 @@ from grafana_foundation_sdk.builders import barchart, table
 from grafana_foundation_sdk.builders import common as cb
 from grafana_foundation_sdk.models import common as cm
 
-from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, time_series
+from kpiflow.dashboards.defaults import Options, Sql, bottom_legend, prepare, prop, time_series
 from kpiflow.events.deals import TERMINAL_STAGES
 from kpiflow.events.fields import STAGES
 
@@ -156,13 +156,7 @@ def pipeline_now(opts: Options) -> barchart.Panel:
         .show_value(cm.VisibilityMode.AUTO)
         .unit("short")
         .fill_opacity(80)
-        .legend(
-            cb.VizLegendOptions()
-            .show_legend(False)
-            .display_mode(cm.LegendDisplayMode.LIST)
-            .placement(cm.LegendPlacement.BOTTOM)
-            .calcs([])
-        )
+        .legend(bottom_legend(show=False))
     )
 
 

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import json
 import sys
-from datetime import date
 from typing import Annotated
 
 import typer
 from rich.table import Table
 from rich.text import Text
 
-from kpiflow.commands.common import console, settings
+from kpiflow.commands.common import console, day_option, settings
 from kpiflow.errors import ConfigError
 
 HELP = (
@@ -22,15 +21,6 @@ HELP = (
     "words. One rep at a time, never a list or a ranking (docs/coaching.md). Default period: "
     "the current quarter in KPIFLOW_TIMEZONE."
 )
-
-
-def _day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def coach(
@@ -56,7 +46,7 @@ def coach(
     if quarter:
         period = quarter_of(quarter)
     elif start or end:
-        first, last = _day(start, "--from"), _day(end, "--to")
+        first, last = day_option(start, "--from"), day_option(end, "--to")
         if first is None or last is None:
             raise ConfigError("give both --from and --to (or --quarter)")
         if last < first:

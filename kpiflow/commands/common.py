@@ -5,6 +5,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
+from datetime import date
 from typing import Any
 
 from rich.console import Console
@@ -92,6 +93,18 @@ def _stored_custom_specs() -> dict:
         return custom_specs(store)
     finally:
         store.close()
+
+
+def day_option(value: str | None, flag: str) -> date | None:
+    """A YYYY-MM-DD option's date (None when not given); a clear error names the option."""
+    from kpiflow.errors import ConfigError
+
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise ConfigError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def require_kafka(s: Settings) -> None:

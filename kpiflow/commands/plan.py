@@ -12,7 +12,7 @@ from typing import Annotated
 import typer
 from rich.text import Text
 
-from kpiflow.commands.common import console, err_console, settings, stored_custom_kpis
+from kpiflow.commands.common import console, day_option, err_console, settings, stored_custom_kpis
 from kpiflow.errors import ConfigError, KpiflowError
 
 plan_app = typer.Typer(
@@ -33,15 +33,6 @@ STORE_HELP = (
 FileArg = Annotated[
     Path, typer.Argument(help="the plan file (YAML), e.g. examples/plans/2026-Q4.yaml")
 ]
-
-
-def _day(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def _today() -> date:
@@ -121,7 +112,7 @@ def check(
     """
     plan = _load(file)
     console.print(Text(f"{file}: OK", style="bold green"))
-    _describe(plan, _day(at, "--at"))
+    _describe(plan, day_option(at, "--at"))
 
 
 def apply(file: FileArg) -> None:
@@ -229,7 +220,7 @@ def suggest(
         period = Quarter.parse(quarter)
     except ValueError as exc:
         raise ConfigError(f"--quarter: {exc}") from None
-    today = _day(as_of, "--as-of") or _today()
+    today = day_option(as_of, "--as-of") or _today()
     plan = _load(plan_file) if plan_file else None
     store = open_store(settings())
     try:
@@ -426,7 +417,7 @@ def flow(
     from kpiflow.projections.plans.board import render_board
     from kpiflow.projections.store import open_store
 
-    fixed = _day(as_of, "--as-of")
+    fixed = day_option(as_of, "--as-of")
     plan = _load(plan_file) if plan_file else None
 
     def draw():

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import sys
-from datetime import date
 from enum import Enum
 from typing import Annotated
 
@@ -12,7 +11,7 @@ from rich.markup import escape
 from rich.table import Table
 from rich.text import Text
 
-from kpiflow.commands.common import console, custom_kpis_of, err_console, settings
+from kpiflow.commands.common import console, custom_kpis_of, day_option, err_console, settings
 from kpiflow.errors import ConfigError
 
 
@@ -20,15 +19,6 @@ class Fmt(str, Enum):
     jsonl = "jsonl"
     csv = "csv"
     table = "table"
-
-
-def _date(value: str | None, flag: str) -> date | None:
-    if value is None:
-        return None
-    try:
-        return date.fromisoformat(value)
-    except ValueError:
-        raise ConfigError(f"{flag} {value!r} is not a date (YYYY-MM-DD)") from None
 
 
 def report(
@@ -66,7 +56,7 @@ def report(
     from kpiflow.projections.store import open_store
     from kpiflow.projections.versions import list_versions
 
-    first, last = _date(start, "--from"), _date(end, "--to")
+    first, last = day_option(start, "--from"), day_option(end, "--to")
     if find(kpi) is not None or kpi == "stage_days" or not NAME.match(kpi):
         build_query(kpi, grain, by, first, last, version)  # refused before any connection
     s = settings()

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_valida
 from kpiflow.errors import ConfigError
 from kpiflow.events.activities import ACTIVITY_TYPES
 from kpiflow.events.fields import STAGES
-from kpiflow.projections.yaml_places import data_path, line_of, render_path
+from kpiflow.projections.yaml_places import YamlFileProblems, data_path, line_of, render_path
 from kpiflow.streams.crm_import.cells import FALSE_WORDS, TRUE_WORDS
 
 OPEN_STAGES = STAGES[:5]
@@ -251,16 +251,9 @@ MAPPINGS: dict[str, type[MappingBase]] = {
 }
 
 
-class MappingFileError(ConfigError):
-    def __init__(self, source: str, problems: list[tuple[int | None, str, str]]) -> None:
-        self.problems = sorted(problems, key=lambda p: p[0] or 0)
-        count = len(self.problems)
-        lines = [
-            f"  {source}:{line}: {place}: {message}" if line else f"  {source}: {place}: {message}"
-            for line, place, message in self.problems
-        ]
-        head = f"the mapping file {source} has {count} problem{'s' if count != 1 else ''}"
-        super().__init__("\n".join([head, *lines, "  (docs/import.md explains the mapping)"]))
+class MappingFileError(YamlFileProblems):
+    what = "mapping file"
+    hint = "docs/import.md explains the mapping"
 
 
 def load_mapping(path: Path, kind: str) -> MappingBase:
