@@ -102,6 +102,7 @@ def pipeline_env(bootstrap: str, base: Path, tag: str) -> dict[str, str]:
         "KPIFLOW_KAFKA_CONSUMER_GROUP": f"kpiflow-bench-{tag}",
         "KPIFLOW_KAFKA_PARTITIONS": str(PARTITIONS),
         "KPIFLOW_WORKER_WEB_PORT": str(free_port()),
+        "KPIFLOW_WORKER_SQL_PORT": "0",
         "KPIFLOW_CLICKHOUSE_DSN": "",
         "KPIFLOW_CLICKHOUSE_DATABASE": DATABASE,
         "KPIFLOW_TIMEZONE": TIMEZONE,

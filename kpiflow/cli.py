@@ -59,6 +59,7 @@ COMMAND_MODULES = (
     "kpiflow.commands.replay",  # definitions, replay, promote
     "kpiflow.commands.dashboards",  # dashboards build|push|check
     "kpiflow.commands.verify",  # verify
+    "kpiflow.commands.sql",  # sql
     "kpiflow.commands.demo",  # demo
 )
 

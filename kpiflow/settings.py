@@ -113,6 +113,12 @@ class PipelineSettings(BaseSettings):
         10000, ge=0, description="consecutive invalid messages that stop the worker (0 = no cap)"
     )
     worker_web_port: int = 6066
+    worker_sql_port: int = Field(
+        8124,
+        ge=0,
+        le=65535,
+        description="the worker's read-only ClickHouse HTTP interface (embedded mode; 0 = off)",
+    )
     project: bool = Field(
         True, description="keep KPI projections in this worker (off: raw log only)"
     )

@@ -15,6 +15,7 @@ import faust
 from kpiflow.errors import PoisonFloodError
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
+from kpiflow.streams.clickhouse_http import ClickHouseHttp
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterRefused, is_refusal
@@ -67,6 +68,29 @@ def _exit_unacknowledged(code: int) -> None:
 def _record_ms(timestamp: float | None) -> int | None:
     """Faust gives the record timestamp in seconds (a float); verify reads it in milliseconds."""
     return None if timestamp is None or timestamp < 0 else round(timestamp * 1000)
+
+
+def _clickhouse_http(settings: Settings, store: ClickHouseStore) -> ClickHouseHttp | None:
+    """The read-only ClickHouse HTTP interface for other processes, when the worker owns the
+    embedded engine (a server has its own); None when off or its port is taken."""
+    p = settings.pipeline
+    if not p.worker_sql_port or not settings.clickhouse_dsn.startswith("chdb:"):
+        return None
+    reader = ClickHouseIO(store.clone(read_only=True))  # its own client and thread
+
+    def run(sql: str, params: dict[str, str], fmt: str) -> bytes:
+        return reader.call(reader.store.raw_sql, sql, params, fmt)
+
+    try:
+        return ClickHouseHttp(run, "", store.database, p.worker_sql_port, p.timezone)
+    except OSError as exc:
+        log.warning(
+            "the read-only ClickHouse HTTP interface is off: port %s: %s (set "
+            "KPIFLOW_WORKER_SQL_PORT to a free port, or 0)",
+            p.worker_sql_port,
+            exc,
+        )
+        return None
 
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
@@ -166,7 +190,13 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
             return
         await projecting.run(app.is_leader, lambda: app.should_stop)
 
-    token = write_gateway_file(p.data_dir, p.worker_web_port)
+    sql_endpoint = _clickhouse_http(settings, store)
+    token = write_gateway_file(
+        p.data_dir, p.worker_web_port, sql_endpoint.port if sql_endpoint else 0
+    )
+    if sql_endpoint is not None:
+        sql_endpoint.token = token
+        sql_endpoint.start()
 
     def state() -> dict:
         return {
@@ -185,5 +215,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     @app.on_before_shutdown.connect
     async def _cleanup(app, **kwargs) -> None:  # noqa: ARG001
         remove_gateway_file(p.data_dir)
+        if sql_endpoint is not None:
+            sql_endpoint.stop()
 
     return app

@@ -20,12 +20,15 @@ from kpiflow.projections.store import gateway_file
 TOKEN_HEADER = "X-Kpiflow-Token"
 
 
-def write_gateway_file(data_dir: Path, port: int) -> str:
+def write_gateway_file(data_dir: Path, port: int, sql_port: int = 0) -> str:
+    """The token and where the endpoints listen (`sql_port`: the read-only ClickHouse HTTP
+    interface, 0 when off), for the CLI and for ops (mode 0600)."""
     token = secrets.token_urlsafe(32)
     path = gateway_file(data_dir)
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_suffix(".tmp")
-    tmp.write_text(json.dumps({"url": f"http://127.0.0.1:{port}", "token": token}))
+    info = {"url": f"http://127.0.0.1:{port}", "token": token, "sql_port": sql_port}
+    tmp.write_text(json.dumps(info))
     tmp.chmod(0o600)
     tmp.replace(path)
     return token

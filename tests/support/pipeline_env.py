@@ -37,6 +37,7 @@ class PipelineEnv:
             "KPIFLOW_KAFKA_CONSUMER_GROUP": f"kpiflow-{tag}",
             "KPIFLOW_KAFKA_PARTITIONS": str(partitions),
             "KPIFLOW_WORKER_WEB_PORT": str(free_port()),
+            "KPIFLOW_WORKER_SQL_PORT": str(free_port()),
             "KPIFLOW_CLICKHOUSE_DSN": "",
             "KPIFLOW_CLICKHOUSE_DATABASE": "kpiflow",
             "KPIFLOW_BATCH_SECONDS": "0.3",
