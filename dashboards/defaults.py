@@ -81,8 +81,27 @@ class Options:
         return f"suffix: {self.currency}"
 
 
-def datasource(opts: Options) -> model.DataSourceRef:
-    return model.DataSourceRef(type_val=DATASOURCE_TYPE, uid=opts.datasource_uid)
+DATASOURCE_VARIABLE = "datasource"
+
+
+def datasource(opts: Options) -> model.DataSourceRef:  # noqa: ARG001 - one ref for every board
+    """Every panel, query variable and annotation reads the data source the dashboard's
+    `datasource` variable names: provisioned, it is `opts.datasource_uid`; imported through
+    Grafana's UI, the importer picks one."""
+    return model.DataSourceRef(type_val=DATASOURCE_TYPE, uid="${" + DATASOURCE_VARIABLE + "}")
+
+
+def datasource_variable(opts: Options) -> dash.DatasourceVariable:
+    return (
+        dash.DatasourceVariable(DATASOURCE_VARIABLE)
+        .label("Data source")
+        .type(DATASOURCE_TYPE)
+        .current(
+            model.VariableOption(
+                selected=True, text=opts.datasource_uid, value=opts.datasource_uid
+            )
+        )
+    )
 
 
 def coaching_datasource_uid(datasource_uid: str) -> str:
@@ -497,6 +516,7 @@ def dashboard(
         .readonly()
         .links(links())
         .annotations(annotations(opts))
+        .with_variable(datasource_variable(opts))
     )
 
 

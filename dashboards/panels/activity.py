@@ -9,6 +9,8 @@ from grafana_foundation_sdk.models import common as cm
 from kpiflow.dashboards.defaults import Options, Sql, prepare, prop, thresholds, time_series
 from kpiflow.dashboards.guard import require_rankable
 
+# The raw log without FINAL, in the time range (its occurred_at index skips the rest); a copy not
+# merged yet is dropped by LIMIT 1 BY event_id. Every 10 s on the wallboard.
 RECENT_ACTIVITY = Sql(
     columns=("time", "rep", "event", "detail"),
     text="""
@@ -27,9 +29,10 @@ RECENT_ACTIVITY = Sql(
                 event_type = 'customer.churned', customer_id,
                 ''
             ) AS detail
-        FROM raw_events
+        FROM raw_event_log
         WHERE hex(team_id) IN (${team:singlequote}) AND $__timeFilter(occurred_at)
         ORDER BY occurred_at DESC
+        LIMIT 1 BY event_id
         LIMIT 20
     """,
 )

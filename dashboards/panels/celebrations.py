@@ -67,4 +67,5 @@ def banner(opts: Options) -> stat.Panel:
         .justify_mode(cm.BigValueJustifyMode.CENTER)
         .thresholds(thresholds((None, "green")))
         .no_value("Master KPI target not reached yet this quarter")
+        .unit("string")
     )

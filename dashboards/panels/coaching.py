@@ -146,6 +146,7 @@ def closes(opts: Options) -> stat.Panel:
         .graph_mode(cm.BigValueGraphMode.NONE)
         .thresholds(thresholds((None, "text")))
         .no_value("no deal closed in the range")
+        .unit("short")
     )
     for side in ("rep", "team"):
         panel = panel.override_by_name(

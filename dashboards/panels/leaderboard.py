@@ -71,8 +71,10 @@ def leaderboard_sql(board: Leaderboard) -> Sql:
               AND dimension_kind = 'rep'
               AND period_start = {period}
               AND dimension IN (
+                  -- the raw log without FINAL (a copy not merged yet has the same team), in
+                  -- the period (its occurred_at index skips the rest)
                   SELECT rep_id
-                  FROM raw_events
+                  FROM raw_event_log
                   WHERE occurred_at >= toDateTime({period}, ${{tz:singlequote}})
                   GROUP BY rep_id
                   HAVING hex(argMax(team_id, occurred_at)) IN (${{team:singlequote}})

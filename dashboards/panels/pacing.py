@@ -76,6 +76,7 @@ def master_kpi(opts: Options) -> stat.Panel:
         .graph_mode(cm.BigValueGraphMode.NONE)
         .justify_mode(cm.BigValueJustifyMode.CENTER)
         .no_value("no plan for this quarter")
+        .unit("string")
     )
 
 
@@ -99,7 +100,8 @@ def master_progress(opts: Options) -> stat.Panel:
             MASTER_PROGRESS,
             w=10,
             h=8,
-            description="Quarter to date. Projected end: the current pace carried to quarter end.",
+            description="Quarter to date, in the Master KPI's own unit (amounts in the reporting "
+            "currency). Projected end: the current pace carried to quarter end.",
         )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
@@ -107,6 +109,9 @@ def master_progress(opts: Options) -> stat.Panel:
         .graph_mode(cm.BigValueGraphMode.NONE)
         .orientation(cm.VizOrientation.VERTICAL)
         .thresholds(thresholds((None, "text")))
+        # the Master KPI's own unit (a count, or an amount in the reporting currency): the plan
+        # may change it mid-quarter, so the panel says "short" and its description says which
+        .unit("short")
     )
 
 
@@ -160,6 +165,7 @@ def master_on_track(opts: Options) -> stat.Panel:
         )
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .mappings([ON_TRACK_MAPPING])
+        .unit("none")
         .color_mode(cm.BigValueColorMode.BACKGROUND)
         .graph_mode(cm.BigValueGraphMode.NONE)
         .text_mode(cm.BigValueTextMode.VALUE)

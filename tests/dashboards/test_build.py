@@ -118,7 +118,9 @@ def test_cli_build_with_provisioning(cli, tmp_path):
     )
     assert result.exit_code == 0, result.output
     board = json.loads((tmp_path / "out" / "kpiflow-activity.json").read_text())
-    assert board["panels"][0]["datasource"]["uid"] == "ch-test"
+    assert board["panels"][0]["datasource"]["uid"] == "${datasource}"
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "datasource"]
+    assert variable["current"]["value"] == "ch-test"
     datasource = (tmp_path / "prov" / "datasources" / "clickhouse.yaml").read_text()
     assert "uid: ch-test" in datasource
 

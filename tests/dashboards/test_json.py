@@ -80,7 +80,7 @@ def test_structure(uid):
         }
         assert not mine & cells, f"{panel['title']} overlaps another panel"
         cells |= mine
-        assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": source}
+        assert panel["datasource"] == {"type": DATASOURCE_TYPE, "uid": "${datasource}"}
         assert panel["title"] and panel["description"]
         assert len(panel["targets"]) == 1
         target = panel["targets"][0]
@@ -91,8 +91,12 @@ def test_structure(uid):
     for annotation in board["annotations"]["list"]:
         if annotation.get("builtIn") == 1:
             continue
-        assert annotation["datasource"]["uid"] == source
+        assert annotation["datasource"]["uid"] == "${datasource}"
         assert annotation["target"]["rawSql"] and annotation["target"]["refId"]
+    # the data source variable: provisioned, the configured uid; imported in the UI, a pick
+    (variable,) = [v for v in board["templating"]["list"] if v["name"] == "datasource"]
+    assert variable["type"] == "datasource" and variable["query"] == DATASOURCE_TYPE
+    assert variable["current"]["value"] == source
 
 
 @pytest.mark.parametrize("uid", sorted(BOARDS))
@@ -129,7 +133,7 @@ def test_wallboards_are_for_a_tv():
         kinds = [p["type"] for p in wall.json["panels"]]
         assert kinds.count("bargauge") >= 1, "a leaderboard"
         sql = " ".join(q.sql for q in wall.queries)
-        assert "is_master = 1" in sql and "kpi_pacing" in sql and "raw_events" in sql
+        assert "is_master = 1" in sql and "kpi_pacing" in sql and "raw_event_log" in sql
         team = next(v for v in wall.json["templating"]["list"] if v["name"] == "team")
         if wall.uid != "kpiflow-wallboard":
             assert team["type"] == "constant" and team["hide"] == 2
@@ -154,10 +158,41 @@ def test_datasource_uid_comes_from_the_options():
     other = build_all(Options(datasource_uid="my-ch"), [])
     for board in other:
         text = json.dumps(board.json)
-        assert '"uid": "kpiflow-clickhouse' not in text
-        assert '"uid": "my-ch' in text
+        assert "kpiflow-clickhouse" not in text
+        (variable,) = [v for v in board.json["templating"]["list"] if v["name"] == "datasource"]
+        assert variable["current"]["value"] in ("my-ch", "my-ch-coaching")
 
 
 def test_currency_unit():
     assert Options(currency="EUR").money_unit == "currencyEUR"
     assert Options(currency="XOF").money_unit == "suffix: XOF"
+
+
+@pytest.mark.parametrize("uid", sorted(BOARDS))
+def test_every_stat_and_gauge_has_a_unit(uid):
+    for panel in BOARDS[uid].json["panels"]:
+        if panel["type"] in ("stat", "gauge", "bargauge"):
+            unit = panel.get("fieldConfig", {}).get("defaults", {}).get("unit")
+            assert unit, f"{uid}: {panel['title']} has no unit"
+
+
+@pytest.mark.parametrize("uid", sorted(u for u in BOARDS if BOARDS[u].json["refresh"] == "10s"))
+def test_the_10s_wallboards_never_read_the_whole_raw_log(uid):
+    """Every 10 s: projections, or a time range of raw_event_log (occurred_at index), never the
+    raw_events view (FINAL over every event)."""
+    for query in BOARDS[uid].queries:
+        assert not re.search(r"\bFROM\s+raw_events\b", query.sql), query.where
+        if "raw_event_log" in query.sql:
+            assert "occurred_at >=" in query.sql or "$__timeFilter(occurred_at)" in query.sql
+
+
+def test_the_raw_log_has_an_occurred_at_index(ch_store):
+    names = {
+        r["name"]
+        for r in ch_store.rows(
+            "SELECT name FROM system.data_skipping_indices WHERE database = {d:String} "
+            "AND table = 'raw_event_log'",
+            {"d": ch_store.database},
+        )
+    }
+    assert {"raw_occurred_at", "raw_ingested_at"} <= names
