@@ -97,9 +97,7 @@ def datasource_variable(opts: Options) -> dash.DatasourceVariable:
         .label("Data source")
         .type(DATASOURCE_TYPE)
         .current(
-            model.VariableOption(
-                selected=True, text=opts.datasource_uid, value=opts.datasource_uid
-            )
+            model.VariableOption(selected=True, text=opts.datasource_uid, value=opts.datasource_uid)
         )
     )
 
