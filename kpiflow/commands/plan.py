@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import inspect
+import json
 import re
+import sys
 import time
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -39,17 +41,34 @@ def _today() -> date:
     return datetime.now(settings().pipeline.tz).date()
 
 
-def _load(file: Path):
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="one JSON document instead of the text (for scripts)")
+]
+
+
+def _load(file: Path, *, as_json: bool = False):
     """The plan in `file`, or every problem printed (with file:line) and exit code 1."""
     from kpiflow.projections.plans import PlanError, load_plan
+    from kpiflow.projections.yaml_places import render_path
 
     try:
         return load_plan(file)
     except PlanError as exc:
+        if as_json:
+            problems = [
+                {"line": p.line, "field": render_path(p.path) or "plan", "message": p.message}
+                for p in exc.problems
+            ]
+            _print_json({"file": str(file), "ok": False, "problems": problems})
+            raise typer.Exit(1) from None
         err_console.print(Text(str(exc).splitlines()[0] + ":", style="bold red"), soft_wrap=True)
         for problem in exc.problems:
             err_console.print(Text("  " + problem.render(str(file))), soft_wrap=True)
         raise typer.Exit(1) from None
+
+
+def _print_json(doc: object) -> None:
+    sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True, default=str) + "\n")
 
 
 def _describe(plan, at: date | None) -> None:
@@ -102,6 +121,7 @@ def check(
             help="also show the plan in effect on this day (YYYY-MM-DD), changes up to it applied",
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """Check a plan file against the format and the KPI Flow rules; print what it plans.
 
@@ -110,7 +130,25 @@ def check(
     with no quarter-to-date value, a change dated outside the quarter, ... Exit code 1 when
     there is any. Needs no database.
     """
-    plan = _load(file)
+    plan = _load(file, as_json=as_json)
+    if as_json:
+        day = day_option(at, "--at")
+        effective = plan.at(day or plan.period.start)
+        _print_json(
+            {
+                "file": str(file),
+                "ok": True,
+                "problems": [],
+                "plan": json.loads(plan.canonical_json()),
+                "in_effect": {
+                    "on": (day or plan.period.start).isoformat(),
+                    "focus": [
+                        {"kpi": f.kpi, "master": i == 0} for i, f in enumerate(effective.focus)
+                    ],
+                },
+            }
+        )
+        return
     console.print(Text(f"{file}: OK", style="bold green"))
     _describe(plan, day_option(at, "--at"))
 
@@ -402,6 +440,7 @@ def flow(
             "--watch", "-w", min=1, help="redraw every SECONDS with fresh numbers until Ctrl-C"
         ),
     ] = None,
+    as_json: JsonOption = False,
 ) -> None:
     """The KPI Flow board of the quarter: Master KPI first, then the other focus KPIs.
 
@@ -419,6 +458,15 @@ def flow(
 
     fixed = day_option(as_of, "--as-of")
     plan = _load(plan_file) if plan_file else None
+    if as_json:
+        if watch:
+            raise ConfigError("--json prints the board once; leave out --watch")
+        store = open_store(settings())
+        try:
+            _print_json(_board_doc(_board(store, plan, plan_file, fixed, team, _today())))
+        finally:
+            store.close()
+        return
 
     def draw():
         # a store per drawing: with the embedded ClickHouse, holding it between redraws
@@ -442,6 +490,25 @@ def flow(
                     live.update(Panel(Text(str(exc)), title="cannot refresh", style="red"))
     except KeyboardInterrupt:
         pass
+
+
+def _board_doc(board) -> dict:
+    """The board's numbers for scripts: the plan in effect, every pacing row, celebrations."""
+    from dataclasses import asdict
+
+    plan = board.plan
+    return {
+        "quarter": plan.quarter,
+        "as_of": board.as_of.isoformat(),
+        "source": board.source,
+        "team": board.team,
+        "currency": board.currency,
+        "reward": plan.reward,
+        "focus": [{"kpi": f.kpi, "master": i == 0} for i, f in enumerate(plan.focus)],
+        "rows": [asdict(row) for row in board.rows],
+        "celebrations": [asdict(c) for c in board.celebrations],
+        "notes": list(board.notes),
+    }
 
 
 def _help(command) -> str:

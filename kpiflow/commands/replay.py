@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import time
 from datetime import UTC, date, datetime
 from pathlib import Path
@@ -34,7 +35,12 @@ def _quarter_start(text: str | None) -> date:
 
 
 @definitions_app.callback(invoke_without_command=True)
-def definitions(ctx: typer.Context) -> None:
+def definitions(
+    ctx: typer.Context,
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON document instead of the table (for scripts)")
+    ] = False,
+) -> None:
     """List the definition versions: status (building, ready, live, retired) and meaning."""
     if ctx.invoked_subcommand:
         return
@@ -42,6 +48,22 @@ def definitions(ctx: typer.Context) -> None:
     from kpiflow.projections.versions import list_versions, live_version
 
     store = open_store(settings())
+    if as_json:
+        live = live_version(store)
+        doc = [
+            {
+                "version": int(r["version"]),
+                "status": r["status"],
+                "live": r["version"] == live,
+                "effective_from": str(r["effective_from"]) if r["effective_from"] else None,
+                "description": r["description"],
+                "fingerprint": r["fingerprint"],
+                "definition": json.loads(r["body"]),
+            }
+            for r in list_versions(store)
+        ]
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return
     table = Table(title="KPI definition versions")
     for col in ("version", "status", "effective from", "description", "fingerprint"):
         table.add_column(col)
@@ -75,6 +97,9 @@ def show(version: int) -> None:
 @definitions_app.command("check")
 def check(
     file: Annotated[Path, typer.Argument(help="the definition file (YAML) to check")],
+    as_json: Annotated[
+        bool, typer.Option("--json", help="one JSON document instead of the text (for scripts)")
+    ] = False,
 ) -> None:
     """Check a definition file without registering it: every problem with file, line and field.
 
@@ -87,8 +112,18 @@ def check(
     try:
         definition = load_definition_file(file)
     except DefinitionFileError as exc:
+        if as_json:
+            problems = [{"line": ln, "field": f, "message": m} for ln, f, m in exc.problems]
+            doc = {"file": str(file), "ok": False, "problems": problems}
+            sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+            raise typer.Exit(1) from None
         err_console.print(Text(str(exc), style="red"), soft_wrap=True)
         raise typer.Exit(1) from None
+    if as_json:
+        body = json.loads(definition.model_dump_json())
+        doc = {"file": str(file), "ok": True, "problems": [], "definition": body}
+        sys.stdout.write(json.dumps(doc, indent=2, sort_keys=True) + "\n")
+        return
     console.print(Text(f"{file}: OK", style="bold green"))
     console.print(Text(f"description: {definition.description}"), soft_wrap=True)
     for name, custom in definition.kpis.items():

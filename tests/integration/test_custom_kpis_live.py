@@ -96,6 +96,9 @@ def test_replay_with_custom_kpis_promote_and_report(pipeline, tmp_path):
     assert "new KPIs in v2" in replay.stdout and "show_appointments" in replay.stdout
     promoted = _cli(pipeline, "promote", "2", "--note", "trade-show focus")
     assert promoted.returncode == 0, promoted.stdout + promoted.stderr
+    listed = json.loads(_cli(pipeline, "definitions", "--json").stdout)
+    assert [(v["version"], v["live"]) for v in listed] == [(1, False), (2, True)]
+    assert set(listed[1]["definition"]["kpis"]) == set(CUSTOM)
     pipeline.wait_caught_up(expected_raw=accepted_count(messages))
 
     definition = parse_definition_text(DEFINITION).model_copy(update={"version": 2})

@@ -55,3 +55,29 @@ def test_a_valid_file():
         "    base: activities\n"
     )
     assert list(definition.kpis) == ["expo"]
+
+
+def test_check_as_json(tmp_path):
+    import json
+    import os
+    import subprocess
+    import sys
+
+    good = tmp_path / "good.yaml"
+    good.write_text('description: "v2"\npoints: {call: 4}\n')
+    bad = tmp_path / "bad.yaml"
+    bad.write_text('description: "v2"\npoints: {call: -1}\ncolour: red\n')
+    env = {k: v for k, v in os.environ.items() if k != "KPIFLOW_TEST_CHDB_DSN"}
+
+    def run(path):
+        done = subprocess.run(
+            [sys.executable, "-m", "kpiflow.cli", "definitions", "check", str(path), "--json"],
+            capture_output=True, text=True, env=env, cwd=tmp_path, timeout=60,
+        )  # fmt: skip
+        return done.returncode, json.loads(done.stdout)
+
+    code, doc = run(good)
+    assert code == 0 and doc["ok"] and doc["definition"]["points"]["call"] == 4
+    code, doc = run(bad)
+    assert code == 1 and not doc["ok"]
+    assert {(p["field"], p["line"]) for p in doc["problems"]} >= {("colour", 3)}

@@ -84,6 +84,23 @@ def test_check_a_bad_plan_names_file_line_and_field(cli, write_plan):
     assert f"{path}:16: changes[0].date: the change dated 2027-01-04 is outside 2026-Q4" in out
 
 
+def test_check_as_json(cli, write_plan, good_plan_text):
+    import json
+
+    path = write_plan(good_plan_text)
+    good = cli("plan", "check", str(path), "--json", "--at", "2026-12-01")
+    assert good.exit_code == 0, good.output
+    doc = json.loads(good.output)
+    assert doc["ok"] is True and doc["problems"] == [] and doc["plan"]["quarter"] == "2026-Q4"
+    assert doc["in_effect"]["focus"][0] == {"kpi": "qualified_leads", "master": True}
+    bad = write_plan("quarter: 2026-Q4\nfocus: []\n")
+    result = cli("plan", "check", str(bad), "--json")
+    assert result.exit_code == 1
+    doc = json.loads(result.output)
+    assert doc["ok"] is False
+    assert {(p["field"], p["line"]) for p in doc["problems"]} >= {("review", 1), ("reward", 1)}
+
+
 def test_check_a_missing_file(cli, tmp_path):
     result = cli("plan", "check", str(tmp_path / "nope.yaml"))
     assert result.exit_code == 1
@@ -154,6 +171,21 @@ def test_apply_flow_and_suggest_on_chdb(cli, settings_on, write_plan, good_plan_
     december = " ".join(cli("flow", "--as-of", "2026-12-02").output.split())
     assert "MASTER KPI · qualified_leads" in december
     assert "the plan measures with definition v2, but v1 is live" in december
+
+    import json
+
+    doc = json.loads(cli("flow", "--as-of", "2026-10-20", "--json").output)
+    assert (doc["quarter"], doc["as_of"], doc["source"]) == (
+        "2026-Q4", "2026-10-20", "stored plan revision 1"
+    )  # fmt: skip
+    assert doc["focus"][0] == {"kpi": "new_business_value", "master": True}
+    (org,) = [
+        r for r in doc["rows"] if r["kpi"] == "new_business_value" and r["dimension_kind"] == "all"
+    ]
+    assert (org["actual_to_date"], org["working_days_elapsed"]) == (300000.0, 13)
+    assert doc["celebrations"] == [] and doc["reward"]
+    both = cli("flow", "--json", "--watch", "5")
+    assert both.exit_code != 0 and "leave out --watch" in str(both.exception)
 
     team = cli("flow", "--plan", str(path), "--as-of", "2026-10-20", "--team", "north")
     assert team.exit_code == 0, team.output
