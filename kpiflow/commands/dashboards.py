@@ -26,9 +26,9 @@ TeamsOption = Annotated[
     typer.Option(
         "--teams",
         envvar="KPIFLOW_DASHBOARD_TEAMS",
-        help="comma-separated team ids, one wallboard each (env KPIFLOW_DASHBOARD_TEAMS); "
-        "default: the teams in ClickHouse's kpi_values",
-        show_envvar=False,
+        help="comma-separated team ids, one wallboard each; default: the teams in "
+        "ClickHouse's kpi_values",
+        show_envvar=True,
     ),
 ]
 LeaderboardOption = Annotated[
@@ -41,7 +41,7 @@ LeaderboardOption = Annotated[
 ]
 UrlOption = Annotated[
     str | None,
-    typer.Option("--url", help="Grafana URL (default: env KPIFLOW_GRAFANA_URL)", show_envvar=False),
+    typer.Option("--url", envvar="KPIFLOW_GRAFANA_URL", help="Grafana URL", show_envvar=True),
 ]
 
 
@@ -89,9 +89,9 @@ def build(
         typer.Option(
             "--out",
             envvar="KPIFLOW_DASHBOARDS_DIR",
-            show_envvar=False,
+            show_envvar=True,
             help="folder for the JSON files, read by Grafana's file provider "
-            "(env KPIFLOW_DASHBOARDS_DIR; default: KPIFLOW_DATA_DIR/dashboards)",
+            "(default: KPIFLOW_DATA_DIR/dashboards)",
         ),
     ] = None,
     coaching_out: Annotated[
