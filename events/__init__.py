@@ -1,4 +1,4 @@
-"""The v1 event contract (`../shared/spec/events.md`) as frozen pydantic models."""
+"""The v1 event contract (docs/events.md) as frozen pydantic models."""
 
 from kpiflow.events.errors import InvalidEvent
 from kpiflow.events.registry import EVENT_TYPES, SalesEvent, parse_event, validate_event_dict

@@ -1,4 +1,4 @@
-"""The KPI catalog of `../shared/spec/kpis.md`: names, kinds, grains, dimensions, value types.
+"""The KPI catalog (docs/kpis.md): names, kinds, grains, dimensions, value types.
 
 This is the single list every other module checks names against (report arguments, plan files,
 dashboards, SQL identifiers).

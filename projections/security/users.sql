@@ -1,6 +1,7 @@
 -- Least-privilege ClickHouse users for server mode (not used by the embedded engine).
--- {db} is the kpiflow database; passwords are bound from the environment by
--- `kpiflow security apply` or docker-init.sh, never written here.
+-- {db} is the kpiflow database; passwords are bound parameters ({name:String}), given from the
+-- environment by docker-init.sh (docker-compose) or by clickhouse-client --param_<name>=...,
+-- never written here (docs/operations.md).
 --
 --   kpiflow_pipeline : the worker and the CLI. Reads and inserts; ALTER DELETE only for dropping
 --                      a retired projection version. No DROP, no access outside {db}.
