@@ -13,6 +13,7 @@ from kpiflow.events.deals import DealAmountChanged, DealOpened, DealStageChanged
 from kpiflow.events.errors import InvalidEvent
 from kpiflow.events.leads import LeadCreated, LeadQualificationAssessed
 from kpiflow.events.limits import check_occurred_at, check_size, load_json
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.events.upcasting import upcast
 
 SalesEvent = (
@@ -66,11 +67,15 @@ def _reason(exc: ValidationError) -> str:
 
 
 def validate_event_dict(
-    payload: dict[str, Any], currency: str | None = None, received_at: datetime | None = None
+    payload: dict[str, Any],
+    currency: str | None = None,
+    received_at: datetime | None = None,
+    rates: ExchangeRates | None = None,
 ) -> SalesEvent:
-    """Validate one decoded payload (after upcasting). `currency` is the reporting currency;
-    `received_at` is when kpiflow first received the event (default: now), the reference of the
-    7-days-ahead bound of `occurred_at`."""
+    """Validate one decoded payload (after upcasting). `currency` is the reporting currency, and
+    `rates` the exchange-rate table (an amount in another currency needs a rate valid on its
+    date); `received_at` is when kpiflow first received the event (default: now), the reference
+    of the 7-days-ahead bound of `occurred_at`."""
     payload = upcast(payload)
     event_type = payload.get("event_type")
     model = EVENT_TYPES.get(event_type) if isinstance(event_type, str) else None
@@ -83,10 +88,17 @@ def validate_event_dict(
         raise InvalidEvent(_reason(exc)) from None
     amount_currency = event.__dict__.get("currency")
     if currency is not None and amount_currency is not None and amount_currency != currency:
-        raise InvalidEvent(
-            f"currency: {amount_currency} is not the reporting currency {currency} "
-            "and no exchange-rate table is configured"
-        )
+        if rates is None:
+            raise InvalidEvent(
+                f"currency: {amount_currency} is not the reporting currency {currency} "
+                "and no exchange-rate table is configured (KPIFLOW_EXCHANGE_RATES_FILE)"
+            )
+        day = rates.local_date(event.occurred_at)
+        if rates.rate_on(amount_currency, day) is None:
+            raise InvalidEvent(
+                f"currency: {amount_currency} is not the reporting currency {currency} and the "
+                f"exchange-rate table has no {amount_currency} rate valid on {day}"
+            )
     check_occurred_at(event.occurred_at, received_at or datetime.now(UTC))
     return event
 
@@ -95,7 +107,8 @@ def parse_event(
     raw: bytes | str | dict[str, Any],
     currency: str | None = None,
     received_at: datetime | None = None,
+    rates: ExchangeRates | None = None,
 ) -> SalesEvent:
     """Decode (if needed) and validate one event; raises InvalidEvent with the reason."""
     payload = raw if isinstance(raw, dict) else decode_json(raw)
-    return validate_event_dict(payload, currency, received_at)
+    return validate_event_dict(payload, currency, received_at, rates)

@@ -107,6 +107,10 @@ class PipelineSettings(BaseSettings):
     data_dir: Path = Field(default_factory=default_data_dir)
     timezone: str = "UTC"
     currency: str = "EUR"
+    exchange_rates_file: Path | None = Field(
+        None,
+        description="CSV of currency,valid_from,rate to the reporting currency (docs/events.md)",
+    )
     batch_size: int = Field(2000, ge=1, description="max events per micro-batch")
     batch_seconds: float = Field(0.5, gt=0, description="max seconds a micro-batch waits")
     poison_cap: int = Field(

@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
 from kpiflow.events.activities import ACTIVITY_TYPES
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.projections.catalog import CATALOG, KpiSpec
 from kpiflow.projections.custom import CustomKpi, check_name
 
@@ -42,6 +43,12 @@ class Definition(BaseModel):
     qualification: tuple[str, ...] = ("budget", "authority", "need")
     core_products: tuple[str, ...] = ("enterprise",)
     kpis: dict[str, CustomKpi] = Field(default_factory=dict)
+    # the exchange-rate table this version converts amounts with (ExchangeRates.as_json), taken
+    # from KPIFLOW_EXCHANGE_RATES_FILE when the version is registered; None: amounts as they are
+    exchange_rates: dict[str, Any] | None = None
+
+    def rates(self) -> ExchangeRates | None:
+        return ExchangeRates.from_json(self.exchange_rates) if self.exchange_rates else None
 
     @field_validator("kpis")
     @classmethod
@@ -94,6 +101,9 @@ class Definition(BaseModel):
             "qualification": sorted(self.qualification),
             "core": sorted(self.core_products),
         }
+        if self.exchange_rates and self.exchange_rates.get("rates"):
+            # absent without rates: the fingerprints of earlier versions are unchanged
+            numbers["exchange_rates"] = self.exchange_rates
         if self.kpis:  # absent for a version without custom KPIs: its fingerprint is unchanged
             numbers["kpis"] = {
                 name: custom.model_dump(mode="json", exclude={"description"})

@@ -38,9 +38,10 @@ class VersionState:
 
 
 class Projector:
-    def __init__(self, store, tz: ZoneInfo) -> None:
+    def __init__(self, store, tz: ZoneInfo, default: Definition | None = None) -> None:
         self.store = store
         self.tz = tz
+        self.default = default  # version 1 when none exists yet (the worker's exchange rates)
         self.clock = RevisionClock()
         self.states: dict[int, VersionState] = {}
         # sync_versions/reset (the projector's thread) against progress (the state endpoint)
@@ -59,7 +60,10 @@ class Projector:
     # -- lifecycle ------------------------------------------------------------------------
     def sync_versions(self) -> None:
         """Pick up versions registered (replay) or retired since the last call."""
-        versions.ensure_default(self.store)
+        if self.default is not None:
+            versions.ensure_default(self.store, self.default)
+        else:
+            versions.ensure_default(self.store)
         active = {d.version: d for d in versions.active_versions(self.store)}
         with self._lock:
             for number in list(self.states):

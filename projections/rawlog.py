@@ -105,7 +105,7 @@ EVENT_FIELDS: tuple[RawField, ...] = (
     RawField("deal_kind", _opt("deal_kind"), "deal_kind"),
     RawField("product", _opt("product"), "product"),
     RawField("amount", _amount, "amount", None, _amounts),
-    RawField("currency", _opt("currency")),
+    RawField("currency", _opt("currency"), "currency"),
     RawField("stage", _opt("stage"), "stage"),
     RawField("from_stage", _opt("from_stage"), "from_stage"),
     RawField("to_stage", _opt("to_stage"), "to_stage"),

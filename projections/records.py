@@ -38,6 +38,7 @@ class EventRecord:
     to_stage: str = ""
     source: str = ""  # read by custom KPI filters (an activity's or a deal's source)
     channel: str = ""  # lead.created's channel (custom KPI filters: lead.channel)
+    currency: str = ""  # of the amount; another than the reporting one is converted by the engine
 
 
 def record_from_event(event: SalesEvent, seq: int = 0) -> EventRecord:
@@ -64,4 +65,5 @@ def record_from_event(event: SalesEvent, seq: int = 0) -> EventRecord:
         to_stage=get("to_stage") or "",
         source=event.source,
         channel=get("channel") or "",
+        currency=get("currency") or "",
     )

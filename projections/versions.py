@@ -55,12 +55,13 @@ def set_status(store, definition: Definition, status: str) -> None:
     )
 
 
-def ensure_default(store) -> Definition:
-    """Version 1 (the catalog defaults) exists; returns the definition readers see."""
+def ensure_default(store, default: Definition = DEFAULT_DEFINITION) -> Definition:
+    """Version 1 (the catalog defaults, with the worker's exchange rates) exists; returns the
+    definition readers see."""
     versions = list_versions(store)
     if not versions:
-        set_status(store, DEFAULT_DEFINITION, "building")
-        return DEFAULT_DEFINITION
+        set_status(store, default, "building")
+        return default
     live = live_version(store)
     for row in versions:
         if row["version"] == live:

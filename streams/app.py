@@ -13,6 +13,8 @@ import os
 import faust
 
 from kpiflow.errors import PoisonFloodError
+from kpiflow.events.rates import configured_rates, table_for
+from kpiflow.projections.definitions import DEFAULT_DEFINITION
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams.clickhouse_http import ClickHouseHttp
@@ -140,10 +142,18 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 raise DeadLetterRefused(f"{type(exc).__name__}: {exc}") from exc
             raise
 
+    rates = configured_rates(p)  # read once: a new table takes a worker restart (docs/events.md)
     ingest = IngestService(
-        io, p.currency, k.events_topic, send_dead_letter, p.poison_cap, FaultHooks.from_env()
+        io,
+        p.currency,
+        k.events_topic,
+        send_dead_letter,
+        p.poison_cap,
+        FaultHooks.from_env(),
+        rates=rates,
     )
-    projecting = ProjectorLoop(store.clone(), p.tz, p.celebrate_seconds)  # own client, thread
+    version_1 = DEFAULT_DEFINITION.model_copy(update={"exchange_rates": table_for(p).as_json()})
+    projecting = ProjectorLoop(store.clone(), p.tz, p.celebrate_seconds, version_1)
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):

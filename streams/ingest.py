@@ -13,6 +13,7 @@ from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 
 from kpiflow.errors import PoisonFloodError
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.projections import deadletters, rawlog
 from kpiflow.projections.rawlog import (
     batch_token,
@@ -60,9 +61,11 @@ class IngestService:
         send_dead_letter: SendDeadLetter,
         poison_cap: int,
         hooks: FaultHooks = NO_FAULTS,
+        rates: ExchangeRates | None = None,
     ) -> None:
         self.io = io
         self.currency = currency
+        self.rates = rates
         self.topic = topic
         self.send_dead_letter = send_dead_letter
         self.poison_cap = poison_cap
@@ -101,7 +104,7 @@ class IngestService:
         await self.load_state()
         if self.crash_at is not None:
             self.hooks.crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
-        result = triage(batch, self.currency, self.terminals)
+        result = triage(batch, self.currency, self.terminals, rates=self.rates)
         candidates = self._maybe_known(result.event_ids) if self.dedup else []
         if candidates:
             existing = await self.io.run_retrying(

@@ -14,6 +14,7 @@ from typing import Any
 
 from kpiflow.errors import RuntimeServiceError
 from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.events.rates import configured_rates
 from kpiflow.settings import Settings
 from kpiflow.streams.deadletter import (
     HEADER_TRUNCATED,
@@ -121,6 +122,7 @@ def publish_lines(
     publisher = publisher or EventPublisher(settings)
     summary = PublishSummary()
     currency = settings.pipeline.currency
+    rates = configured_rates(settings.pipeline)
     for number, line in enumerate(lines, start=1):
         if on_line:
             on_line()
@@ -128,7 +130,7 @@ def publish_lines(
         if not stripped:
             continue
         try:
-            event = parse_event(stripped, currency)
+            event = parse_event(stripped, currency, rates=rates)
         except InvalidEvent as exc:
             summary.invalid.append((number, exc.reason))
             publisher.send_invalid(stripped, exc.reason, f"{origin}:{number}")

@@ -19,6 +19,7 @@ from datetime import UTC, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from kpiflow.projections.definitions import Definition
 from kpiflow.projections.projector import Projector
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 
@@ -42,9 +43,15 @@ class Failure:
 
 
 class ProjectorLoop:
-    def __init__(self, store, tz: ZoneInfo, celebrate_seconds: float = 30.0) -> None:
+    def __init__(
+        self,
+        store,
+        tz: ZoneInfo,
+        celebrate_seconds: float = 30.0,
+        default: Definition | None = None,
+    ) -> None:
         self.io = ClickHouseIO(store)
-        self.projector = Projector(self.io.store, tz)
+        self.projector = Projector(self.io.store, tz, default)
         self._failure: Failure | None = None
         self._celebrate_seconds = celebrate_seconds
         self._celebrated = 0.0  # monotonic time of the last look for targets reached

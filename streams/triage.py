@@ -14,6 +14,7 @@ from datetime import datetime
 from kpiflow.events import InvalidEvent, SalesEvent, parse_event
 from kpiflow.events.deals import first_terminal, is_terminal
 from kpiflow.events.limits import received_from_ms
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.streams.coordinates import Coordinates
 
 
@@ -83,6 +84,7 @@ def triage(
     currency: str,
     terminals: TerminalIndex,
     existing: Mapping[str, tuple[str, int, int]] | None = None,
+    rates: ExchangeRates | None = None,
 ) -> Triage:
     """Validate a batch in arrival order.
 
@@ -101,7 +103,7 @@ def triage(
         out.ranges[where.partition] = (min(lo, where.offset), max(hi, where.offset))
         raw = message.value if message.value is not None else b""
         try:
-            event = parse_event(raw, currency, received_from_ms(message.received_ms))
+            event = parse_event(raw, currency, received_from_ms(message.received_ms), rates)
         except InvalidEvent as exc:
             out.rejected.append(Rejected(raw, exc.reason, where))
             out.rejected_flags.append(True)

@@ -193,6 +193,7 @@ def replay(
     a worker, this command rebuilds it itself). Readers keep seeing the live version until
     `kpiflow promote N`.
     """
+    from kpiflow.events.rates import table_for
     from kpiflow.projections import operations, versions
     from kpiflow.projections.definitions import Definition
     from kpiflow.projections.replay import (
@@ -206,7 +207,10 @@ def replay(
 
     s = settings()
     store = open_store(s)
-    wanted = load_definition_file(definition_file)
+    # the version converts amounts with the exchange rates configured now (docs/events.md)
+    wanted = load_definition_file(definition_file).model_copy(
+        update={"exchange_rates": table_for(s.pipeline).as_json()}
+    )
     live = versions.live_version(store)
     rows = {r["version"]: r for r in versions.list_versions(store)}
     if live is None or live not in rows:

@@ -32,6 +32,7 @@ from typing import NamedTuple
 
 from kpiflow.events.deals import TERMINAL_STAGES
 from kpiflow.events.fields import STAGES
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.projections.engine.periods import MICROSECONDS_PER_DAY, micros
 from kpiflow.projections.records import EventRecord
 
@@ -61,7 +62,13 @@ class DealEvent(NamedTuple):
         return (self.at, self.seq, self.event_id)
 
 
-def deal_event(record: EventRecord, day: date) -> DealEvent:
+def deal_event(record: EventRecord, day: date, rates: ExchangeRates | None = None) -> DealEvent:
+    """The engine's view of a deal event; an amount in another currency than the reporting one
+    is converted with the definition version's exchange rates at the event's local date (no rate
+    for it: no amount known)."""
+    amount = record.amount
+    if amount is not None and rates is not None and record.currency:
+        amount = rates.convert(amount, record.currency, day)
     return DealEvent(
         micros(record.occurred_at),
         record.seq,
@@ -71,7 +78,7 @@ def deal_event(record: EventRecord, day: date) -> DealEvent:
         day,
         record.team_id,
         record.rep_id,
-        record.amount,
+        amount,
         record.to_stage if record.event_type == STAGE_CHANGED else record.stage,
         record.deal_kind,
         record.product,
@@ -272,8 +279,9 @@ def _change(deltas: dict, day: date, before: tuple | None, after: tuple | None) 
 class DealBook:
     """Per deal: its events, and the outcome currently counted; deals changed since a flush."""
 
-    def __init__(self, core_products: frozenset[str]) -> None:
+    def __init__(self, core_products: frozenset[str], rates: ExchangeRates | None = None) -> None:
         self._core = core_products
+        self._rates = rates
         self._events: dict[str, list[DealEvent]] = {}
         self._counted: dict[str, DealOutcome] = {}
         self._dirty: set[str] = set()
@@ -281,7 +289,7 @@ class DealBook:
     def add(self, record: EventRecord, day: date) -> None:
         if not record.deal_id:
             return
-        self._events.setdefault(record.deal_id, []).append(deal_event(record, day))
+        self._events.setdefault(record.deal_id, []).append(deal_event(record, day, self._rates))
         self._dirty.add(record.deal_id)
 
     def terminal_at(self, deal_id: str) -> datetime | None:

@@ -75,7 +75,7 @@ class KpiEngine:
         self._activities = ActivityCounter(definition)
         self._leads = LeadTracker(definition)
         self._opened = FirstEvents("deals_opened")
-        self._deals = DealBook(frozenset(definition.core_products))
+        self._deals = DealBook(frozenset(definition.core_products), definition.rates())
         custom = CustomKpis.names_by_value(definition)
         self._sums = SumStore((*COUNT_KPIS, *custom["count"]), (*AMOUNT_KPIS, *custom["amount"]))
         self._medians = MedianStore((*MEDIAN_KPIS, *custom["days"]))

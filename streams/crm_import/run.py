@@ -14,6 +14,7 @@ from zoneinfo import ZoneInfo
 
 from kpiflow.errors import ConfigError
 from kpiflow.events import InvalidEvent, parse_event
+from kpiflow.events.rates import ExchangeRates, configured_rates
 from kpiflow.settings import Settings
 from kpiflow.streams.crm_import.activities import derive_activities
 from kpiflow.streams.crm_import.cells import DateReader
@@ -97,6 +98,7 @@ def import_export(
     )
     records = _records(file, mapping, summary, on_line)
     currency = settings.pipeline.currency
+    rates = configured_rates(settings.pipeline)
     if not dry_run and publisher is None:
         from kpiflow.streams.producer import EventPublisher
 
@@ -106,7 +108,7 @@ def import_export(
             summary.problems.append(item)
             continue
         line, events = item
-        checked = _validated(line, events, currency)
+        checked = _validated(line, events, currency, rates)
         if isinstance(checked, RowProblem):
             summary.problems.append(checked)
             continue
@@ -123,7 +125,7 @@ def import_export(
 
 
 def _validated(
-    line: int, events: list[dict[str, Any]], currency: str
+    line: int, events: list[dict[str, Any]], currency: str, rates: ExchangeRates | None
 ) -> list[tuple[dict[str, Any], bytes, str, datetime]] | RowProblem:
     """Every event of a row passes the contract (as `publish` checks it), or the row is a
     problem and none of its events is published."""
@@ -131,7 +133,7 @@ def _validated(
     for event in events:
         value = json.dumps(event, separators=(",", ":"), ensure_ascii=False).encode()
         try:
-            parsed = parse_event(value, currency)
+            parsed = parse_event(value, currency, rates=rates)
         except InvalidEvent as exc:
             return RowProblem(
                 line, "-", f"its {event['event_type']} event is invalid: {exc.reason}"

@@ -21,6 +21,7 @@ from datetime import datetime
 
 from kpiflow.events import InvalidEvent, parse_event
 from kpiflow.events.limits import received_from_ms
+from kpiflow.events.rates import ExchangeRates
 from kpiflow.events.registry import decode_json
 from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.triage import Incoming, triage
@@ -56,8 +57,9 @@ class Expected:
 class TopicReplay:
     """Feed chunks of one topic in (partition, offset) order; `result()` when done."""
 
-    def __init__(self, currency: str) -> None:
+    def __init__(self, currency: str, rates: ExchangeRates | None = None) -> None:
         self.currency = currency
+        self.rates = rates
         self.expected = Expected()
         self._terminals: dict[str, tuple[datetime, int, int]] = {}
         self._existing: dict[str, tuple[str, int, int]] = {}
@@ -72,7 +74,7 @@ class TopicReplay:
         ids = [_peek_id(m.value) for m in chunk]
         by_where = {(m.where.partition, m.where.offset): m for m in chunk}
         existing = {i: self._existing[i] for i in ids if i is not None and i in self._existing}
-        result = triage(chunk, self.currency, self._terminals, existing)
+        result = triage(chunk, self.currency, self._terminals, existing, self.rates)
         self._terminals.update(result.new_terminals)
         accepted_at: set[Where] = set()
         for accepted in result.accepted:
@@ -88,7 +90,7 @@ class TopicReplay:
             where = (rejected.where.partition, rejected.where.offset)
             rejected_at.add(where)
             exp.rejected[where] = rejected.reason
-            event = _valid(by_where[where], self.currency)
+            event = _valid(by_where[where], self.currency, self.rates)
             if event is not None:  # a valid event rejected by a stateful rule (terminal stage)
                 exp.rejected_ids[where] = event.event_id
                 if event.event_type == STAGE_CHANGED:
@@ -98,7 +100,7 @@ class TopicReplay:
             if where in accepted_at or where in rejected_at or event_id is None:
                 continue
             exp.duplicates.setdefault(event_id, []).append(where)  # a later copy, dropped
-            event = _valid(message, self.currency)
+            event = _valid(message, self.currency, self.rates)
             if event is not None and event.event_type == STAGE_CHANGED:
                 self._stage_change(event.deal_id, event.event_id, where[0])
 
@@ -130,9 +132,11 @@ def _peek_id(value: bytes | None) -> str | None:
     return event_id.lower() if isinstance(event_id, str) else None  # ids are case-insensitive
 
 
-def _valid(message: Incoming, currency: str):
+def _valid(message: Incoming, currency: str, rates: ExchangeRates | None = None):
     try:
-        return parse_event(message.value or b"", currency, received_from_ms(message.received_ms))
+        return parse_event(
+            message.value or b"", currency, received_from_ms(message.received_ms), rates
+        )
     except InvalidEvent:
         return None
 

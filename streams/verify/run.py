@@ -19,6 +19,7 @@ from collections.abc import Callable
 from typing import Any
 
 from kpiflow.errors import KpiflowError
+from kpiflow.events.rates import configured_rates
 from kpiflow.projections import deadletters
 from kpiflow.projections.verify import kpis as kpi_check
 from kpiflow.projections.verify.findings import Report
@@ -46,7 +47,7 @@ def check_logs(settings: Settings, store, source: KafkaSource, report: Report) -
     raw = raw_snapshot(store)
     dlq = dead_letters(source, k.dlq_topic) + table_dead_letters(store)
     parts = source.partitions(topic)  # after the raw log: every stored row is below these ends
-    replay = TopicReplay(settings.pipeline.currency)
+    replay = TopicReplay(settings.pipeline.currency, configured_rates(settings.pipeline))
     for partition, (low, high) in parts.items():
         for chunk in source.read(topic, partition, low, high):
             replay.feed([

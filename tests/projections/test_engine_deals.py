@@ -387,3 +387,50 @@ def test_every_catalog_kpi_is_produced() -> None:
     meeting.stage("M", "2026-03-04T10:00:00Z", "proposal", "meeting")
     rows = run(records + leads.records + meeting.records)
     assert {row.kpi for row in rows} == set(CATALOG)
+
+
+def test_amounts_in_another_currency_are_converted_at_their_own_date():
+    """USD 0.9 until 2026-05-31, 0.8 from 2026-06-01: a deal opened in May at 1000 USD and won
+    in June is worth 900 EUR (the amount's own date decides); one whose amount changed in June to
+    2000 USD before its win, 1600."""
+    from decimal import Decimal
+
+    from kpiflow.events.rates import parse_rates
+    from kpiflow.projections.definitions import DEFAULT_DEFINITION
+    from kpiflow.projections.engine import KpiEngine
+    from tests.projections.kpi_events import UTC as ZONE
+
+    table_ = parse_rates(
+        "currency,valid_from,rate\nUSD,2026-01-01,0.9\nUSD,2026-06-01,0.8\n", "EUR", "UTC"
+    )
+    definition = DEFAULT_DEFINITION.model_copy(update={"exchange_rates": table_.as_json()})
+    log = Log()
+    for deal, changed in (("d1", None), ("d2", "2026-06-02T09:00:00+00:00")):
+        log.add("deal.opened", "2026-05-20T09:00:00+00:00", deal_id=deal, customer_id="c",
+                deal_kind="new_business", amount=Decimal("1000"), currency="USD",
+                stage="proposal")  # fmt: skip
+        if changed:
+            log.add("deal.amount_changed", changed, deal_id=deal, amount=Decimal("2000"),
+                    currency="USD")  # fmt: skip
+        log.add("deal.stage_changed", "2026-06-03T09:00:00+00:00", deal_id=deal,
+                from_stage="proposal", to_stage="won")  # fmt: skip
+    log.add(
+        "deal.opened",
+        "2026-06-04T09:00:00+00:00",
+        deal_id="d3",
+        customer_id="c",
+        deal_kind="new_business",
+        amount=Decimal("70"),
+        currency="EUR",
+        stage="prospect",
+    )
+    kpis = KpiEngine(definition, ZONE)
+    kpis.apply(log.records)
+    rows = kpis.rows()
+    assert table(rows, "won_value", "month") == cells("month", "2026-06-01", all=2500, tA=2500,
+                                                      r1=2500)  # fmt: skip
+    pipeline = table(rows, "pipeline_value", "month")
+    assert pipeline[("month", "2026-05-01", "all")] == 1800  # 900 + 900, open at May's end
+    assert pipeline[("month", "2026-06-01", "all")] == 70
+    # without a table (DEFAULT_DEFINITION) the same amounts count as they are
+    assert table(run(log.records), "won_value", "month")[("month", "2026-06-01", "all")] == 3000
