@@ -16,13 +16,18 @@ from __future__ import annotations
 import re
 from pathlib import Path
 
-import yaml
 from pydantic import ValidationError
 
 from kpiflow.errors import ConfigError
 from kpiflow.projections.custom import check_name
 from kpiflow.projections.definitions import Definition
-from kpiflow.projections.yaml_places import YamlFileProblems, data_path, line_of, render_path
+from kpiflow.projections.yaml_places import (
+    YamlFileProblems,
+    data_path,
+    line_of,
+    read_yaml,
+    render_path,
+)
 
 KEYS = ("description", "effective_from", "points", "qualification", "core_products", "kpis")
 
@@ -42,14 +47,7 @@ def load_definition_file(path: Path) -> Definition:
 
 
 def parse_definition_text(text: str, source: str = "definition") -> Definition:
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise DefinitionFileError(
-            source, [(mark.line + 1 if mark else None, "file", f"not valid YAML: {exc}")]
-        ) from None
+    data, root = read_yaml(text, source, DefinitionFileError)
     if not isinstance(data, dict):
         raise DefinitionFileError(
             source, [(None, "file", f"a definition file is a mapping of {', '.join(KEYS)}")]

@@ -90,3 +90,17 @@ def _child(node: yaml.Node, part: str | int) -> tuple[yaml.Node, int] | None:
         item = node.value[part]
         return item, item.start_mark.line + 1
     return None
+
+
+def read_yaml(
+    text: str, source: str, error: type[YamlFileProblems]
+) -> tuple[Any, yaml.Node | None]:
+    """The data and the composed nodes (for line numbers) of a YAML text; not valid YAML is
+    `error` with the line of the problem."""
+    try:
+        return yaml.safe_load(text), yaml.compose(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        raise error(
+            source, [(mark.line + 1 if mark else None, "file", f"not valid YAML: {exc}")]
+        ) from None

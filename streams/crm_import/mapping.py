@@ -13,13 +13,18 @@ import re
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from kpiflow.errors import ConfigError
 from kpiflow.events.activities import ACTIVITY_TYPES
 from kpiflow.events.fields import STAGES
-from kpiflow.projections.yaml_places import YamlFileProblems, data_path, line_of, render_path
+from kpiflow.projections.yaml_places import (
+    YamlFileProblems,
+    data_path,
+    line_of,
+    read_yaml,
+    render_path,
+)
 from kpiflow.streams.crm_import.cells import FALSE_WORDS, TRUE_WORDS
 
 OPEN_STAGES = STAGES[:5]
@@ -266,14 +271,7 @@ def load_mapping(path: Path, kind: str) -> MappingBase:
 
 def parse_mapping(text: str, kind: str, source: str = "mapping") -> MappingBase:
     model = MAPPINGS[kind]
-    try:
-        data = yaml.safe_load(text)
-        root = yaml.compose(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        raise MappingFileError(
-            source, [(mark.line + 1 if mark else None, "file", f"not valid YAML: {exc}")]
-        ) from None
+    data, root = read_yaml(text, source, MappingFileError)
     if not isinstance(data, dict):
         raise MappingFileError(source, [(None, "file", f"a {kind} mapping is a YAML mapping")])
     try:
