@@ -13,7 +13,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from kpiflow.commands.report import _date
+from kpiflow.commands.common import day_option
 from kpiflow.errors import ConfigError
 from kpiflow.projections import rawlog
 from kpiflow.projections.definitions import DEFAULT_DEFINITION
@@ -53,7 +53,7 @@ def test_report_rejects_hostile_kpi_grain_and_dimension(hostile):
 )
 def test_report_rejects_dates_that_are_not_dates(hostile):
     with pytest.raises(ConfigError):
-        _date(hostile, "--from")
+        day_option(hostile, "--from")
 
 
 @pytest.mark.parametrize("hostile", HOSTILE)
