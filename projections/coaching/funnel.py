@@ -78,10 +78,13 @@ class Difference:
     kind: str  # "time" or "forward"
     score: float
     text: str
+    bottleneck: bool  # longer stays or fewer deals forward than the team: where to coach
 
 
 def differences(rep: Side, team: Side, limit: int = 2) -> list[Difference]:
-    """The one or two open stages where the rep differs most from the team, in words."""
+    """The one or two open stages where the rep differs most from the team, in words: the
+    bottlenecks first (longer stays, fewer deals moving forward), then, when fewer than `limit`
+    stages are one, where the rep does better."""
     found: list[Difference] = []
     for name in OPEN_STAGES:
         mine, theirs = rep.stage(name), team.stage(name)
@@ -96,7 +99,7 @@ def differences(rep: Side, team: Side, limit: int = 2) -> list[Difference]:
             gap = rep_share - team_share
             if abs(gap) >= FORWARD_POINTS:
                 found.append(_forward(name, gap, mine, theirs))
-    found.sort(key=lambda d: (-d.score, OPEN_STAGES.index(d.stage), d.kind))
+    found.sort(key=lambda d: (not d.bottleneck, -d.score, OPEN_STAGES.index(d.stage), d.kind))
     out: list[Difference] = []
     for item in found:  # at most one sentence per stage
         if all(d.stage != item.stage for d in out):
@@ -118,7 +121,7 @@ def _time(name: str, ratio: float, mine: StageFunnel, theirs: StageFunnel) -> Di
         text = (
             f"deals move through {name} {1 / ratio:.1f}x faster than the team's median ({numbers})"
         )
-    return Difference(name, "time", abs(math.log(ratio)), text)
+    return Difference(name, "time", abs(math.log(ratio)), text, ratio >= 1)
 
 
 def _forward(name: str, gap: float, mine: StageFunnel, theirs: StageFunnel) -> Difference:
@@ -130,4 +133,4 @@ def _forward(name: str, gap: float, mine: StageFunnel, theirs: StageFunnel) -> D
         f"{theirs.forward_share:.0%} (lost {mine.lost_share:.0%} vs {theirs.lost_share:.0%}, "
         f"over {mine.ended} and {theirs.ended} stays)"
     )
-    return Difference(name, "forward", abs(gap) / POINTS_PER_DOUBLING * math.log(2), text)
+    return Difference(name, "forward", abs(gap) / POINTS_PER_DOUBLING * math.log(2), text, gap < 0)

@@ -31,13 +31,19 @@ def test_forward_share_and_faster_stays_and_at_most_two_stages():
         qualified=(50, 40, 10, 0, 3.0), meeting=(40, 30, 10, 0, 2.0), proposal=(30, 20, 10, 0, 4.0)
     )
     found = differences(rep, team)
-    # scores: meeting ln 2 = 0.69, qualified 0.40 / 0.50 x ln 2 = 0.55, proposal 0.50
-    assert [(d.stage, d.kind) for d in found] == [("meeting", "time"), ("qualified", "forward")]
-    assert found[1].text == (
+    # bottlenecks first: qualified 0.40 / 0.50 x ln 2 = 0.55, proposal ln 1.65 = 0.50; the rep's
+    # faster meeting stays (ln 2 = 0.69) are not a bottleneck, so they wait
+    assert [(d.stage, d.kind) for d in found] == [("qualified", "forward"), ("proposal", "time")]
+    assert found[0].text == (
         "fewer deals move forward from qualified: 40% vs the team's 80% (lost 60% vs 20%, over 10 "
         "and 50 stays)"
     )
-    assert found[0].text.startswith("deals move through meeting 2.0x faster than the team's")
+    assert found[1].text.startswith("deals stay 1.6x longer in proposal")
+    # with no bottleneck at all, the favourable differences are said
+    better = side(meeting=(8, 6, 2, 0, 1.0), qualified=(10, 9, 1, 0, 3.0))
+    said = differences(better, team)
+    assert [(d.stage, d.bottleneck) for d in said] == [("meeting", False)]
+    assert said[0].text.startswith("deals move through meeting 2.0x faster than the team's")
 
 
 def test_small_numbers_and_small_differences_say_nothing():
