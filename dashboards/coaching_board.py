@@ -68,6 +68,11 @@ def coaching_dashboard(opts: Options) -> Board:
         .with_variable(one_rep_variable(opts))
         .with_variable(defaults.tz_variable(opts))
     )
-    for panel in (coaching.funnel(opts), coaching.closes(opts), coaching.activity_mix(opts)):
+    for panel in (
+        coaching.funnel(opts),
+        coaching.closes(opts),
+        coaching.results(opts),
+        coaching.activity_mix(opts),
+    ):
         builder = builder.with_panel(panel)
     return defaults.finish(builder, folder=FOLDER_UID, variable_sql={"rep": COACH_REPS})

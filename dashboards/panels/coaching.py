@@ -194,3 +194,64 @@ def activity_mix(opts: Options) -> barchart.Panel:
         .fill_opacity(80)
         .legend(bottom_legend())
     )
+
+
+RESULTS = Sql(
+    columns=(
+        "won value (rep)",
+        "won value (team, per rep)",
+        "activity points (rep)",
+        "activity points (team, per rep)",
+        "outbound contacts (rep)",
+        "outbound contacts (team, per rep)",
+    ),
+    text=f"""{_REP_TEAM},
+        (
+            SELECT greatest(uniqExact(rep_id), 1) FROM raw_events
+            WHERE team_id = rep_team AND $__timeFilter(occurred_at)
+        ) AS team_reps
+        SELECT
+            sumIf(value, kpi = 'won_value' AND dimension_kind = 'rep') AS "won value (rep)",
+            sumIf(value, kpi = 'won_value' AND dimension_kind = 'team') / team_reps
+                AS "won value (team, per rep)",
+            sumIf(value, kpi = 'activity_points' AND dimension_kind = 'rep')
+                AS "activity points (rep)",
+            sumIf(value, kpi = 'activity_points' AND dimension_kind = 'team') / team_reps
+                AS "activity points (team, per rep)",
+            sumIf(value, kpi = 'outbound_contacts' AND dimension_kind = 'rep')
+                AS "outbound contacts (rep)",
+            sumIf(value, kpi = 'outbound_contacts' AND dimension_kind = 'team') / team_reps
+                AS "outbound contacts (team, per rep)"
+        FROM kpi_values
+        WHERE grain = 'day' AND $__dateFilter(period_start)
+          AND kpi IN ('won_value', 'activity_points', 'outbound_contacts')
+          AND ((dimension_kind = 'rep' AND hex(dimension) = ${{rep:singlequote}})
+               OR (dimension_kind = 'team' AND dimension = rep_team))
+    """,  # noqa: S608 (code constants; values are Grafana variables)
+)
+
+
+def results(opts: Options) -> stat.Panel:
+    panel = (
+        prepare(
+            stat.Panel(),
+            opts,
+            "Won value, activity points, outbound contacts: the rep beside the team's average",
+            RESULTS,
+            w=24,
+            h=6,
+            description=(
+                "Day rows of kpi_values in the range: the rep's, and the team's divided by its "
+                "reps with an event in the range."
+            ),
+        )
+        .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
+        .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
+        .color_mode(cm.BigValueColorMode.NONE)
+        .graph_mode(cm.BigValueGraphMode.NONE)
+        .thresholds(thresholds((None, "text")))
+        .unit("short")
+    )
+    for side in ("rep", "team, per rep"):
+        panel = panel.override_by_name(f"won value ({side})", [prop("unit", opts.money_unit)])
+    return panel

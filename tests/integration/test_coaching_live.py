@@ -1,5 +1,6 @@
 """`kpiflow coach` through the real Kafka, the worker and the embedded ClickHouse: in a simulated
-half year where one rep's deals stall in proposal, coaching names proposal for that rep, and the
+quarter where one rep's deals stall in proposal (their exits from it come 40 days later, so the
+period coached runs on until those stays ended), coaching names proposal for that rep, and the
 numbers equal the pure engine's stays over the same events."""
 
 from __future__ import annotations
@@ -19,9 +20,9 @@ pytestmark = pytest.mark.integration
 STALL = timedelta(days=40)
 
 
-def stalled_half_year() -> tuple[list[dict], str]:
+def stalled_quarter() -> tuple[list[dict], str]:
     cfg = OrgConfig(
-        teams=2, reps_per_team=3, start=date(2026, 1, 1), days=181,
+        teams=2, reps_per_team=5, start=date(2026, 4, 1), days=91,
         activity_per_rep_per_day=2.0, seed=11,
     )  # fmt: skip
     events = list(simulate_history(cfg))
@@ -56,12 +57,12 @@ def stalled_half_year() -> tuple[list[dict], str]:
 
 
 def test_a_rep_whose_deals_stall_in_proposal_is_told_so(pipeline):
-    events, rep = stalled_half_year()
+    events, rep = stalled_quarter()
     worker = pipeline.start_worker()
     worker.wait_ready()
     publish(pipeline, events)
     pipeline.wait_caught_up(expected_raw=len({e["event_id"] for e in events}))
-    done = _cli(pipeline, "coach", rep, "--from", "2026-01-01", "--to", "2026-08-31", "--json")
+    done = _cli(pipeline, "coach", rep, "--from", "2026-04-01", "--to", "2026-08-31", "--json")
     assert done.returncode == 0, done.stderr
     doc = json.loads(done.stdout)
     assert doc["differences"], doc
@@ -75,11 +76,11 @@ def test_a_rep_whose_deals_stall_in_proposal_is_told_so(pipeline):
         s
         for _deal, outcome in engine_over(events).take_coaching()
         for s in outcome.stays
-        if s.rep == rep and s.stage == "proposal" and date(2026, 1, 1) <= s.day <= date(2026, 8, 31)
+        if s.rep == rep and s.stage == "proposal" and date(2026, 4, 1) <= s.day <= date(2026, 8, 31)
     ]
     proposal = next(s for s in doc["rep_funnel"]["stages"] if s["stage"] == "proposal")
     assert proposal["ended"] == len(stays)
     assert proposal["median_days"] == pytest.approx(median(s.days for s in stays), rel=1e-9)
-    text = _cli(pipeline, "coach", rep, "--from", "2026-01-01", "--to", "2026-08-31")
+    text = _cli(pipeline, "coach", rep, "--from", "2026-04-01", "--to", "2026-08-31")
     assert text.returncode == 0 and "where to look first:" in text.stdout
     assert "longer in proposal" in text.stdout
