@@ -36,6 +36,12 @@ WHERE kind = 'plan' AND quarter_start = {q:Date}
 LIMIT 1
 """
 LIVE_SQL = "SELECT argMax(version, revision) AS live FROM {db}.live_version WHERE name = 'live'"
+# kpi_pacing reads the raw log (each rep's team): look at it only when a plan of this quarter
+# has a Master KPI
+PLANNED_SQL = (
+    "SELECT count() FROM {db}.plan_targets "
+    "WHERE quarter_start = toStartOfQuarter(today()) AND is_master = 1"
+)
 COLUMNS = (
     "quarter_start", "kpi", "dimension_kind", "dimension", "team", "plan_revision",
     "definition_version", "target", "value", "reward", "reached_at", "reached_on",
@@ -66,6 +72,8 @@ class Achievement:
 
 def record_reached(store, tz: ZoneInfo, now: datetime | None = None) -> list[Achievement]:
     """Record every Master KPI target reached and not recorded yet; returns the new records."""
+    if not int(store.scalar(PLANNED_SQL) or 0):
+        return []
     rows = store.rows(REACHED_SQL)
     if not rows:
         return []

@@ -73,8 +73,13 @@ def test_a_target_reached_mid_quarter_is_recorded_once(ch_store):
     at = max(
         now - timedelta(hours=1), datetime.combine(quarter_of(today)[1], datetime.min.time(), UTC)
     )
-    apply_plan(ch_store, parse_plan_text(plan(today, north=1000)))
     projector = Projector(ch_store, ZONE_UTC)
+    insert_raw(ch_store, won(9, "north", "5000", at), first_offset=90)
+    run_until_idle(projector)
+    assert achievements.record_reached(ch_store, ZONE_UTC) == []  # no plan this quarter yet
+    ch_store.command("TRUNCATE TABLE {db}.raw_event_log")
+    projector = Projector(ch_store, ZONE_UTC)
+    apply_plan(ch_store, parse_plan_text(plan(today, north=1000)))
     insert_raw(ch_store, won(1, "north", "800", at))
     run_until_idle(projector)
     assert achievements.record_reached(ch_store, ZONE_UTC) == []  # 800 of 1000
