@@ -106,6 +106,7 @@ class KpiEngine:
         self._custom_pipelines = pipelines
         self._emitted: dict[RowKey, Value] = {}
         self._coaching: dict[str, DealOutcome] = {}  # deals whose coaching facts changed
+        self._flushed_at = -1  # event_count at the last flush: nothing new, nothing to fold
 
     @property
     def event_count(self) -> int:
@@ -213,7 +214,12 @@ class KpiEngine:
             self._last = last
 
     def _flush(self) -> None:
-        """Turn what apply recorded into row state: sums, multisets, families."""
+        """Turn what apply recorded into row state: sums, multisets, families. Only `apply`
+        changes what there is to fold, so a flush with no event applied since the last one
+        (take_changes then take_coaching, a second rows()) has nothing to do."""
+        if self._flushed_at == len(self._seen):
+            return
+        self._flushed_at = len(self._seen)
         span = self._activities.flush(self._calendar, self._sums)
         if span is not None:
             self._extend(*span)
