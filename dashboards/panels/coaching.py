@@ -126,33 +126,32 @@ CLOSES = Sql(
 )
 
 
-def closes(opts: Options) -> stat.Panel:
-    panel = (
-        prepare(
-            stat.Panel(),
-            opts,
-            "Close rate, deal velocity, won deals: the rep beside the team",
-            CLOSES,
-            w=24,
-            h=6,
-            description=(
-                "Close rate: won / (won + lost) over deals that closed in the range. Deal "
-                "velocity: median days from deal.opened to won, over deals won in the range."
-            ),
-        )
+def _side_by_side(opts: Options, title: str, sql: Sql, description: str) -> stat.Panel:
+    """A row of plain numbers, each named: the rep's beside the team's (unit `short` unless an
+    override says otherwise)."""
+    return (
+        prepare(stat.Panel(), opts, title, sql, w=24, h=6, description=description)
         .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
         .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
         .color_mode(cm.BigValueColorMode.NONE)
         .graph_mode(cm.BigValueGraphMode.NONE)
         .thresholds(thresholds((None, "text")))
-        .no_value("no deal closed in the range")
         .unit("short")
     )
+
+
+def closes(opts: Options) -> stat.Panel:
+    panel = _side_by_side(
+        opts,
+        "Close rate, deal velocity, won deals: the rep beside the team",
+        CLOSES,
+        "Close rate: won / (won + lost) over deals that closed in the range. Deal velocity: "
+        "median days from deal.opened to won, over deals won in the range.",
+    ).no_value("no deal closed in the range")
     for side in ("rep", "team"):
         panel = panel.override_by_name(
             f"close rate ({side})", [prop("unit", "percentunit"), prop("decimals", 0)]
         ).override_by_name(f"velocity ({side})", [prop("unit", "d"), prop("decimals", 1)])
-        panel = panel.override_by_name(f"won deals ({side})", [prop("unit", "short")])
     return panel
 
 
@@ -232,25 +231,12 @@ RESULTS = Sql(
 
 
 def results(opts: Options) -> stat.Panel:
-    panel = (
-        prepare(
-            stat.Panel(),
-            opts,
-            "Won value, activity points, outbound contacts: the rep beside the team's average",
-            RESULTS,
-            w=24,
-            h=6,
-            description=(
-                "Day rows of kpi_values in the range: the rep's, and the team's divided by its "
-                "reps with an event in the range."
-            ),
-        )
-        .reduce_options(cb.ReduceDataOptions().values(False).calcs(["lastNotNull"]).fields(""))
-        .text_mode(cm.BigValueTextMode.VALUE_AND_NAME)
-        .color_mode(cm.BigValueColorMode.NONE)
-        .graph_mode(cm.BigValueGraphMode.NONE)
-        .thresholds(thresholds((None, "text")))
-        .unit("short")
+    panel = _side_by_side(
+        opts,
+        "Won value, activity points, outbound contacts: the rep beside the team's average",
+        RESULTS,
+        "Day rows of kpi_values in the range: the rep's, and the team's divided by its reps "
+        "with an event in the range.",
     )
     for side in ("rep", "team, per rep"):
         panel = panel.override_by_name(f"won value ({side})", [prop("unit", opts.money_unit)])
