@@ -21,17 +21,10 @@ from tests.streams.crm_import.import_cases import (
     WON_DEALS,
     WON_VALUE,
     later_export,
+    month_values,
 )
 
 pytestmark = pytest.mark.integration
-
-
-def months(rows: dict, kpi: str, kind: str = "all") -> dict[str, float]:
-    return {
-        period: value
-        for (name, grain, period, dim_kind, _dim), value in rows.items()
-        if name == kpi and grain == "month" and dim_kind == kind
-    }
 
 
 def raw_count(pipeline) -> int:
@@ -52,11 +45,11 @@ def test_import_twice_then_a_later_export_then_bad_rows(pipeline, tmp_path):
     assert (first["exit"], first["published"], first["rows_with_problems"]) == (0, 17, 0)
     pipeline.wait_caught_up(expected_raw=17)
     rows = live_rows(pipeline, 1)
-    assert months(rows, "won_deals") == WON_DEALS
-    assert months(rows, "won_value") == WON_VALUE
-    assert months(rows, "close_rate") == pytest.approx(CLOSE_RATE, rel=1e-9)
-    assert months(rows, "deal_velocity_days") == pytest.approx(VELOCITY, rel=1e-9)
-    assert months(rows, "pipeline_value") == PIPELINE
+    assert month_values(rows, "won_deals") == WON_DEALS
+    assert month_values(rows, "won_value") == WON_VALUE
+    assert month_values(rows, "close_rate") == pytest.approx(CLOSE_RATE, rel=1e-9)
+    assert month_values(rows, "deal_velocity_days") == pytest.approx(VELOCITY, rel=1e-9)
+    assert month_values(rows, "pipeline_value") == PIPELINE
     march_teams = {
         dim: value
         for (kpi, grain, period, kind, dim), value in rows.items()
@@ -74,11 +67,11 @@ def test_import_twice_then_a_later_export_then_bad_rows(pipeline, tmp_path):
     pipeline.wait_caught_up(expected_raw=17 + LATER_NEW_EVENTS)
     after = live_rows(pipeline, 1)
     for kpi, value in APRIL.items():
-        assert months(after, kpi)["2026-04-01"] == pytest.approx(value, rel=1e-9), kpi
+        assert month_values(after, kpi)["2026-04-01"] == pytest.approx(value, rel=1e-9), kpi
     for kpi in ("won_deals", "won_value", "close_rate"):  # January to March did not change
-        assert {p: v for p, v in months(after, kpi).items() if p < "2026-04-01"} == months(
-            rows, kpi
-        )
+        assert {
+            p: v for p, v in month_values(after, kpi).items() if p < "2026-04-01"
+        } == month_values(rows, kpi)
 
     bad = tmp_path / "bad.csv"
     header = DEALS.read_text().splitlines()[0]
@@ -109,5 +102,5 @@ def test_import_twice_then_a_later_export_then_bad_rows(pipeline, tmp_path):
     assert (report["imported_rows"], report["published"]) == (2, 3)
     pipeline.wait_caught_up(expected_raw=17 + LATER_NEW_EVENTS + 3)
     final = live_rows(pipeline, 1)
-    assert months(final, "won_value")["2026-05-01"] == 100
-    assert months(final, "pipeline_value")["2026-05-01"] == 700 + 300
+    assert month_values(final, "won_value")["2026-05-01"] == 100
+    assert month_values(final, "pipeline_value")["2026-05-01"] == 700 + 300
