@@ -57,6 +57,31 @@ def test_a_standard_client_reads_the_worker_s_engine(pipeline):
         client.query("SELECT * FROM no_such_table")
     with pytest.raises(DatabaseError, match="readonly|READONLY|Code: 164"):
         client.command("INSERT INTO kpi_rows (kpi) VALUES ('x')")
+    # what a hostile or careless client tries: files and URLs through table functions, settings
+    # in the URL, another database, an empty query
+    with pytest.raises(DatabaseError, match="READONLY|Code: 164"):
+        client.query("SELECT * FROM file('/etc/passwd', 'LineAsString')")
+    with pytest.raises(DatabaseError, match="READONLY|Code: 164"):
+        client.query("SELECT * FROM url('http://127.0.0.1:1/', 'LineAsString')")
+    import urllib.error
+    import urllib.request
+
+    def raw(query: str) -> tuple[int, str]:
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{info['sql_port']}/?{query}",
+            headers={"X-ClickHouse-User": "kpiflow", "X-ClickHouse-Key": info["token"]},
+        )
+        try:
+            with urllib.request.urlopen(request, timeout=10) as answer:  # noqa: S310 (loopback)
+                return answer.status, answer.read().decode()
+        except urllib.error.HTTPError as exc:
+            return exc.code, exc.read().decode()
+
+    assert raw("database=system&query=SELECT%201")[0] == 500  # only the kpiflow database
+    assert "UNKNOWN_DATABASE" in raw("database=system&query=SELECT%201")[1]
+    assert raw("query=")[0] == 400
+    # a setting in the URL is not applied (readonly stays 1), the query still answers
+    assert raw("readonly=0&query=SELECT%20getSetting('readonly')") == (200, "1\n")
     with pytest.raises(DatabaseError, match="516|Authentication"):
         clickhouse_connect.get_client(
             host="127.0.0.1", port=info["sql_port"], username="kpiflow", password="wrong"

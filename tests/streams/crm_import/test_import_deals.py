@@ -165,6 +165,32 @@ OPP-116,Ana Ruiz,GTX Pro,Acme,Engaging,01/06/2026,,1000,
 )
 
 
+def test_hostile_cells_are_row_problems_under_the_event_limits(tmp_path):
+    """A NUL character, a cell over the 1,000,000-byte limit, an amount beyond 15 digits: the
+    derived events would break the contract's Limits, so their rows are skipped, the rest
+    imports."""
+    mapping = tmp_path / "map.yaml"
+    mapping.write_text(DEALS_MAPPING.read_text())
+    (tmp_path / "sales_teams.csv").write_text((DEALS.parent / "sales_teams.csv").read_text())
+    rows = [
+        "OPP-1,Ana Ruiz,GTX Pro,Acme,Engaging,01/05/2026,,100,",
+        "OPP-2,Ana Ruiz,GTX\x00Pro,Acme,Engaging,01/05/2026,,100,",
+        "OPP-3,Ana Ruiz," + "x" * 1_000_001 + ",Acme,Engaging,01/05/2026,,100,",
+        "OPP-4,Ana Ruiz,GTX Pro,Acme,Engaging,01/05/2026,,1234567890123456,",
+    ]
+    path = tmp_path / "hostile.csv"
+    path.write_text(HEADER + "\n" + "\n".join(rows) + "\n")
+    summary, events, _keys = run(path, mapping)
+    problems = {p.line: p.reason for p in summary.problems}
+    assert sorted(problems) == [3, 4, 5]
+    assert problems[
+        3
+    ] == "its deal.opened event is invalid: a string holds a NUL character: " + repr("GTX\x00Pro")
+    assert problems[4].endswith("bytes, more than the 1000000 allowed")
+    assert problems[5].endswith("has 16 digits before the decimal point, more than the 15 allowed")
+    assert [e["deal_id"] for e in events] == ["OPP-1"]
+
+
 def test_bad_rows_are_reported_with_line_column_and_reason_and_the_rest_imports(tmp_path):
     path = tmp_path / "bad.csv"
     path.write_text(BAD)
