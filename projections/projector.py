@@ -16,6 +16,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from kpiflow.projections import achievements, versions
+from kpiflow.projections.bulk import BulkBuild
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.rawlog import Tail, read_tail
@@ -35,6 +36,7 @@ class VersionState:
     built: bool = False
     bulk_done: int = 0
     bulk_total: int = 0
+    bulk: BulkBuild | None = None
 
 
 class Projector:
@@ -89,17 +91,18 @@ class Projector:
 
     # -- work ------------------------------------------------------------------------------
     def _bulk_chunk(self, state: VersionState) -> int:
-        # The bulk path is the tail path with a large limit: reading by (partition, offset)
-        # from the start gives the same records in the same order as a rebuild would.
-        if state.bulk_total == 0:
-            state.bulk_total = int(self.store.scalar("SELECT count() FROM {db}.raw_event_log") or 0)
-        records, watermark = read_tail(
-            self.store, state.watermark, BULK_CHUNK, bool(state.definition.kpis)
-        )
-        state.engine.apply(records)
-        state.watermark = watermark
-        state.bulk_done += len(records)
-        if len(records) < BULK_CHUNK:
+        # One bounded step of the bulk build (projections/bulk.py): the records of a chunk, or
+        # the activities counted by ClickHouse. It covers the raw log up to where it stood when
+        # the build began; the tail goes on from there.
+        if state.bulk is None:
+            state.bulk = BulkBuild(self.store, state.engine, BULK_CHUNK)
+        bulk = state.bulk
+        covered = bulk.step()
+        state.bulk_total = bulk.total
+        state.bulk_done = bulk.done
+        if bulk.finished:
+            state.watermark = bulk.end
+            state.bulk = None
             upserts, deletes = state.engine.take_changes()
             deletes = [*deletes, *self._stale_keys(state.definition.version, upserts)]
             write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
@@ -112,7 +115,7 @@ class Projector:
                 state.bulk_done,
                 state.engine.event_count,
             )
-        return len(records)
+        return covered
 
     def _stale_keys(self, version: int, upserts) -> list[tuple]:
         """Rows stored for `version` that a build from the whole raw log no longer produces.

@@ -221,6 +221,48 @@ class Tail:
     newest_us: int | None = None
 
 
+_AFTER = (
+    "offset > if(has({parts:Array(UInt32)}, partition), "
+    "arrayElement({wms:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1)"
+)
+
+
+def _read_after(store, after: Tail, limit: int, attributes: bool, where: str, params: dict):
+    parts = sorted(after.offsets)
+    return store.arrow(
+        select_records(attributes)
+        + ", partition, toUnixTimestamp64Micro(ingested_at) AS ingested_us "
+        f"FROM {{db}}.raw_event_log WHERE {where} AND {_AFTER} "  # noqa: S608 (constants)
+        "ORDER BY partition, offset LIMIT {limit:UInt64}",
+        {**params, "parts": parts, "wms": [after.offsets[p] for p in parts], "limit": limit},
+    )
+
+
+def _advanced(offsets: dict[int, int], table) -> dict[int, int]:
+    out = dict(offsets)
+    if table.num_rows:
+        for p, o in zip(
+            table.column("partition").to_pylist(), table.column("seq").to_pylist(), strict=True
+        ):
+            if o > out.get(p, -1):
+                out[p] = o
+    return out
+
+
+def read_range(
+    store,
+    after: Tail,
+    limit: int,
+    attributes: bool = True,
+    where: str = "1",
+    params: dict | None = None,
+) -> tuple[list[EventRecord], Tail]:
+    """Rows past `after` that pass `where` (SQL of constants and bound `params`), in arrival
+    order per partition, at most `limit`; and the position after them."""
+    table = _read_after(store, after, limit, attributes, where, params or {})
+    return list(records_from_arrow(table)), Tail(_advanced(after.offsets, table), after.newest_us)
+
+
 def read_tail(
     store, tail: Tail, limit: int = 50_000, attributes: bool = True
 ) -> tuple[list[EventRecord], Tail]:
@@ -228,33 +270,23 @@ def read_tail(
 
     The offsets decide what is new; the ingested_at window only lets ClickHouse skip old parts
     (skip index `raw_ingested_at`)."""
-    parts = sorted(tail.offsets)
     since = (tail.newest_us - TAIL_WINDOW_US) if tail.newest_us is not None else 0
-    table = store.arrow(
-        select_records(attributes)
-        + ", partition, toUnixTimestamp64Micro(ingested_at) AS ingested_us "
-        "FROM {db}.raw_event_log "
-        "WHERE ingested_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC') "
-        "AND offset > if(has({parts:Array(UInt32)}, partition), "
-        "arrayElement({wms:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1) "
-        "ORDER BY partition, offset LIMIT {limit:UInt64}",
-        {"since": since, "parts": parts, "wms": [tail.offsets[p] for p in parts], "limit": limit},
+    table = _read_after(
+        store,
+        tail,
+        limit,
+        attributes,
+        "ingested_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC')",
+        {"since": since},
     )
     records = list(records_from_arrow(table))
-    offsets = dict(tail.offsets)
     newest = tail.newest_us
-    if table.num_rows:
-        for p, o in zip(
-            table.column("partition").to_pylist(), table.column("seq").to_pylist(), strict=True
-        ):
-            if o > offsets.get(p, -1):
-                offsets[p] = o
     if 0 < table.num_rows < limit:
         # Everything visible was read: a row not seen yet became visible after this read, so
         # its ingested_at is at most one insert's duration before the newest row read here.
         batch_newest = max(table.column("ingested_us").to_pylist())
         newest = batch_newest if newest is None else max(newest, batch_newest)
-    return records, Tail(offsets, newest)
+    return records, Tail(_advanced(tail.offsets, table), newest)
 
 
 def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:

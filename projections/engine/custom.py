@@ -56,13 +56,21 @@ def deal_field(deal: DealAttrs | None, name: str) -> str | None:
     )
 
 
+class _Predicate:
+    """Whether an entity's attributes pass a custom KPI's filter (a class, not a closure, so an
+    engine with custom KPIs can be saved in a snapshot)."""
+
+    __slots__ = ("conditions",)
+
+    def __init__(self, custom: CustomKpi) -> None:
+        self.conditions = tuple(custom.where.items())
+
+    def __call__(self, get: Getter) -> bool:
+        return all(condition.matches(get(name)) for name, condition in self.conditions)
+
+
 def _predicate(custom: CustomKpi) -> Callable[[Getter], bool]:
-    conditions = tuple(custom.where.items())
-
-    def passes(get: Getter) -> bool:
-        return all(condition.matches(get(name)) for name, condition in conditions)
-
-    return passes
+    return _Predicate(custom)
 
 
 class Attributes:
@@ -162,6 +170,16 @@ class CustomActivities:
         if counts is None:
             counts = self.pending[link] = {}
         counts[key] = counts.get(key, 0) + 1
+
+    def add_count(self, lead_id: str, deal_id: str, key: tuple, n: int) -> None:
+        """`n` activities of one key at once (a bulk count); `key` as `add` builds it, but with
+        the direction as recorded."""
+        day, team, rep, activity_type, direction, source = key
+        counts = self.pending.get((lead_id, deal_id))
+        if counts is None:
+            counts = self.pending[(lead_id, deal_id)] = {}
+        act = (day, team, rep, activity_type, direction or "outbound", source)
+        counts[act] = counts.get(act, 0) + n
 
     def _resolve(self, link: Link, attrs: Attributes) -> LinkAttrs:
         lead_id, deal_id = link

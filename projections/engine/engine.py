@@ -19,7 +19,8 @@ the event in its entity); the work of turning that into rows runs once per `rows
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
+from itertools import islice
 from operator import itemgetter
 from zoneinfo import ZoneInfo
 
@@ -38,6 +39,7 @@ from kpiflow.projections.engine.medians import MedianStore
 from kpiflow.projections.engine.periods import PeriodCalendar
 from kpiflow.projections.engine.pipeline_value import PipelineValue
 from kpiflow.projections.engine.rows import KpiRow, RowKey, Value, row_from
+from kpiflow.projections.engine.seen import SeenIds
 from kpiflow.projections.records import EventRecord
 
 ACTIVITY = "activity.logged"
@@ -46,6 +48,12 @@ CREATED = "lead.created"
 OPENED = "deal.opened"
 CHURNED = "customer.churned"
 KNOWN_TYPES = frozenset(EVENT_TYPES)
+EPOCH_DAY = date(1970, 1, 1)
+
+# Activities counted in bulk (the raw log grouped by ClickHouse): (local day number since
+# 1970-01-01, team, rep, activity_type, direction, number of activities); with custom activity
+# KPIs (`KpiEngine.counts_activity_links`) also (source, lead_id, deal_id) before the number.
+ActivityCount = tuple
 
 COUNT_KPIS = (
     *ACTION_KPIS,
@@ -69,7 +77,7 @@ class KpiEngine:
         self.definition = definition
         self.tz = tz
         self._calendar = PeriodCalendar(tz)
-        self._seen: set[str] = set()
+        self._seen = SeenIds()
         self._first: date | None = None  # local date of the first event (any type)
         self._last: date | None = None
         self._activities = ActivityCounter(definition)
@@ -106,7 +114,8 @@ class KpiEngine:
         self._custom_pipelines = pipelines
         self._emitted: dict[RowKey, Value] = {}
         self._coaching: dict[str, DealOutcome] = {}  # deals whose coaching facts changed
-        self._flushed_at = -1  # event_count at the last flush: nothing new, nothing to fold
+        self._applied = 0  # calls that took in events
+        self._flushed_at = -1  # _applied at the last flush: nothing new, nothing to fold
 
     @property
     def event_count(self) -> int:
@@ -115,16 +124,19 @@ class KpiEngine:
 
     def apply(self, records: Iterable[EventRecord]) -> None:
         """Take in records, any batch size and order; a repeated event_id is ignored."""
-        seen = self._seen
+        self._applied += 1
+        it = iter(records)
+        while chunk := list(islice(it, 8192)):
+            self._apply_new(chunk, self._seen.add_all([r.event_id for r in chunk]))
+
+    def _apply_new(self, records: list[EventRecord], new: list[bool]) -> None:
         hour_dates = self._calendar.hour_dates
         local_date = self._calendar.local_date
         pending = self._activities.pending
         custom_activities = self._custom_activities
-        for record in records:
-            event_id = record.event_id
-            if event_id in seen:
+        for record, first in zip(records, new, strict=True):
+            if not first:
                 continue
-            seen.add(event_id)
             if record.event_type == ACTIVITY:  # the hot path: one counter bump
                 instant = record.occurred_at
                 day = hour_dates.get(instant.timestamp() // 3600)
@@ -136,6 +148,43 @@ class KpiEngine:
                     custom_activities.add(record, day)
             else:
                 self._apply_entity_event(record)
+
+    @property
+    def counts_activity_links(self) -> bool:
+        """Whether bulk activity counts must carry (source, lead_id, deal_id): custom KPIs over
+        activities filter on them."""
+        return self._custom_activities is not None
+
+    def apply_activity_counts(self, counts: Iterable[ActivityCount]) -> None:
+        """Take in activities counted in bulk (`ActivityCount` rows), the same as applying each
+        activity's record. Their event ids go in with `add_unique_ids`: the caller guarantees
+        the activities are distinct and none of them was applied otherwise (projections/bulk.py
+        reads every other event as a record)."""
+        self._applied += 1
+        pending = self._activities.pending
+        custom = self._custom_activities
+        days: dict[int, date] = {}
+        for count in counts:
+            number = count[0]
+            day = days.get(number)
+            if day is None:
+                day = days[number] = EPOCH_DAY + timedelta(days=number)
+            key = (day, count[1], count[2], count[3], count[4])
+            n = count[-1]
+            pending[key] = pending.get(key, 0) + n
+            if custom is not None:
+                custom.add_count(count[6], count[7], (*key, count[5]), n)
+
+    def offset_changes(self, first_us: int, last_us: int) -> tuple[list[int], list[int]]:
+        """The reporting zone's UTC offsets over a span, for local dates computed in bulk
+        (`PeriodCalendar.offset_changes`)."""
+        return self._calendar.offset_changes(first_us, last_us)
+
+    def add_unique_ids(self, hi, lo, others: list[str]) -> None:
+        """Remember event ids of events taken in by `apply_activity_counts` (canonical UUIDs as
+        their two 64-bit halves, see `SeenIds`)."""
+        self._applied += 1
+        self._seen.add_unique(hi, lo, others)
 
     def _apply_entity_event(self, record: EventRecord) -> None:
         event_type = record.event_type
@@ -217,9 +266,9 @@ class KpiEngine:
         """Turn what apply recorded into row state: sums, multisets, families. Only `apply`
         changes what there is to fold, so a flush with no event applied since the last one
         (take_changes then take_coaching, a second rows()) has nothing to do."""
-        if self._flushed_at == len(self._seen):
+        if self._flushed_at == self._applied:
             return
-        self._flushed_at = len(self._seen)
+        self._flushed_at = self._applied
         span = self._activities.flush(self._calendar, self._sums)
         if span is not None:
             self._extend(*span)

@@ -95,6 +95,42 @@ class PeriodCalendar:
             return start.date()
         return False
 
+    def offset_changes(self, first_us: int, last_us: int) -> tuple[list[int], list[int]]:
+        """The zone's UTC offsets from `first_us` to `last_us` (microseconds since the epoch):
+        `(starts, offsets)` in microseconds, `offsets[0]` in force at `first_us` and
+        `offsets[i + 1]` from `starts[i]` on.
+
+        The local date of an instant t in that span is `(t + offset(t)) // MICROSECONDS_PER_DAY`
+        days after 1970-01-01, the date `local_date` gives: ClickHouse counts activities per
+        local date with this table, so the zone's rules stay Python's (`zoneinfo`). Offsets are
+        looked at every hour and each change is found to the second (zones change on whole
+        seconds, never twice within an hour)."""
+        offset_of = self._offset_us
+        end = last_us // 1_000_000 + 1
+        second = first_us // 1_000_000
+        offsets = [offset_of(second)]
+        starts: list[int] = []
+        while second < end:
+            following = min(second + 3600, end)
+            if offset_of(following) == offsets[-1]:
+                second = following
+                continue
+            low, high = second, following  # offset(low) is the current one, offset(high) not
+            while high - low > 1:
+                middle = (low + high) // 2
+                if offset_of(middle) == offsets[-1]:
+                    low = middle
+                else:
+                    high = middle
+            starts.append(high * 1_000_000)
+            offsets.append(offset_of(high))
+            second = high
+        return starts, offsets
+
+    def _offset_us(self, second: int) -> int:
+        offset = datetime.fromtimestamp(second, self.tz).utcoffset()
+        return offset // ONE_MICROSECOND if offset is not None else 0
+
     def periods(self, day: date) -> tuple[date, date, date, date]:
         found = self._periods.get(day)
         if found is None:

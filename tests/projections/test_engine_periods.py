@@ -104,3 +104,43 @@ def test_cached_local_date_over_a_whole_year_every_quarter_hour() -> None:
         while instant < end:
             assert calendar.local_date(instant) == instant.astimezone(tz).date(), (zone, instant)
             instant += step
+
+
+def _table_date(starts: list[int], offsets: list[int], us: int) -> date:
+    """The local date `offset_changes` implies (what the bulk build's SQL computes)."""
+    offset = offsets[sum(1 for s in starts if s <= us)]
+    return date(1970, 1, 1) + timedelta(days=(us + offset) // 86_400_000_000)
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    zone=st.sampled_from([*ZONES, "Asia/Kathmandu", "Asia/Tehran", "Africa/Casablanca"]),
+    first=st.integers(946_684_800_000_000, 1_924_991_999_000_000),  # 2000 .. 2030
+    span=st.integers(0, 3 * 365 * 86_400_000_000),
+    picks=st.lists(st.floats(0, 1), min_size=1, max_size=40),
+)
+def test_offset_changes_give_the_local_date_of_every_instant(zone, first, span, picks) -> None:
+    tz = ZoneInfo(zone)
+    calendar = PeriodCalendar(tz)
+    last = first + span
+    starts, offsets = calendar.offset_changes(first, last)
+    assert len(offsets) == len(starts) + 1 and starts == sorted(starts)
+    for pick in [0.0, 1.0, *picks]:
+        us = first + round(span * pick)
+        instant = datetime(1970, 1, 1, tzinfo=UTC) + timedelta(microseconds=us)
+        assert _table_date(starts, offsets, us) == instant.astimezone(tz).date(), (zone, instant)
+
+
+def test_offset_changes_find_each_change_to_the_second() -> None:
+    calendar = PeriodCalendar(ZoneInfo("Europe/Amsterdam"))
+    first = int(datetime(2026, 1, 1, tzinfo=UTC).timestamp()) * 1_000_000
+    last = int(datetime(2026, 12, 31, tzinfo=UTC).timestamp()) * 1_000_000
+    starts, offsets = calendar.offset_changes(first, last)
+    assert [datetime.fromtimestamp(s / 1e6, UTC) for s in starts] == [
+        datetime(2026, 3, 29, 1, 0, tzinfo=UTC),
+        datetime(2026, 10, 25, 1, 0, tzinfo=UTC),
+    ]
+    assert [o // 3_600_000_000 for o in offsets] == [1, 2, 1]
+    # 2026-10-25 00:59:59.999999Z is still CEST: 02:59 local on the 25th
+    edge = starts[1] - 1
+    assert _table_date(starts, offsets, edge) == date(2026, 10, 25)
