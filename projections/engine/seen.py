@@ -10,21 +10,40 @@ stays a string. Membership stays exact: the whole 128 bits are compared, no filt
 
 from __future__ import annotations
 
-import re
-
 import numpy as np
 
-CANONICAL_UUID = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
-# The same test in ClickHouse (RE2), for ids read in bulk as their two halves.
+# The canonical form in ClickHouse (RE2), for ids read in bulk as their two halves.
 CANONICAL_UUID_SQL = "^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$"
 COMPACT_AT = 262_144  # ids in the set before they move to the arrays
 _EMPTY = np.empty(0, dtype=np.uint64)
+
+
+_HEX_AT = np.array([i for i in range(36) if i not in (8, 13, 18, 23)])
 
 
 def halves(event_id: str) -> tuple[int, int]:
     """The 128 bits of a canonical UUID id as (first 64, last 64), big-endian."""
     digits = event_id.replace("-", "")
     return int(digits[:16], 16), int(digits[16:], 16)
+
+
+def split(event_ids: list[str]) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """`(positions, hi, lo)`: where the canonical UUIDs of `event_ids` are, and their halves,
+    computed for the whole list at once (no Python int per id)."""
+    lengths = np.fromiter(map(len, event_ids), np.int64, len(event_ids))
+    at36 = np.flatnonzero(lengths == 36)
+    if not len(at36):
+        return at36, _EMPTY, _EMPTY
+    chosen = event_ids if len(at36) == len(event_ids) else [event_ids[i] for i in at36.tolist()]
+    chars = np.frombuffer("".join(chosen).encode("ascii", "replace"), np.uint8).reshape(-1, 36)
+    digits = chars[:, _HEX_AT]
+    decimal = (digits >= 48) & (digits <= 57)
+    letter = (digits >= 97) & (digits <= 102)
+    ok = (chars[:, [8, 13, 18, 23]] == 45).all(axis=1) & (decimal | letter).all(axis=1)
+    nibbles = np.where(decimal, digits - 48, digits - 87)[ok]
+    octets = np.ascontiguousarray((nibbles[:, 0::2] << 4) | nibbles[:, 1::2])
+    both = octets.view(">u8").astype(np.uint64)  # 16 bytes: two big-endian uint64 per id
+    return at36[ok], both[:, 0].copy(), both[:, 1].copy()
 
 
 class SeenIds:
@@ -57,24 +76,18 @@ class SeenIds:
     def add_all(self, event_ids: list[str]) -> list[bool]:
         """`add` of each id in order (a repeat within the list is not new); the arrays are
         searched once for the whole list."""
-        if not len(self._hi):
-            return [self.add(event_id) for event_id in event_ids]
-        canonical = CANONICAL_UUID.fullmatch
-        positions = [i for i, event_id in enumerate(event_ids) if canonical(event_id)]
-        in_arrays = set()
-        if positions:
-            pairs = [halves(event_ids[i]) for i in positions]
-            hi = np.fromiter((p[0] for p in pairs), np.uint64, len(pairs))
-            lo = np.fromiter((p[1] for p in pairs), np.uint64, len(pairs))
+        in_arrays: set[str] = set()
+        if len(self._hi):
+            positions, hi, lo = split(event_ids)
             at = np.searchsorted(self._hi, hi)
             end = np.searchsorted(self._hi, hi, side="right")
             for k in np.flatnonzero(end > at).tolist():  # the first half is there: compare both
                 if lo[k] in self._lo[at[k] : end[k]]:
-                    in_arrays.add(event_ids[positions[k]])
+                    in_arrays.add(event_ids[int(positions[k])])
         out = []
         recent, others = self._recent, self._others
         for event_id in event_ids:
-            if event_id in in_arrays or event_id in recent or event_id in others:
+            if event_id in recent or event_id in others or event_id in in_arrays:
                 out.append(False)
             else:
                 recent.add(event_id)
@@ -91,17 +104,13 @@ class SeenIds:
 
     def compact(self) -> None:
         """Move the recent ids to the arrays (canonical ones) or the set of others."""
-        his: list[int] = []
-        los: list[int] = []
-        for event_id in self._recent:
-            if CANONICAL_UUID.fullmatch(event_id):
-                hi, lo = halves(event_id)
-                his.append(hi)
-                los.append(lo)
-            else:
-                self._others.add(event_id)
+        recent = list(self._recent)
+        positions, hi, lo = split(recent)
+        if len(positions) < len(recent):
+            canonical = set(positions.tolist())
+            self._others.update(e for i, e in enumerate(recent) if i not in canonical)
         self._recent = set()
-        self._merge(np.array(his, dtype=np.uint64), np.array(los, dtype=np.uint64))
+        self._merge(hi, lo)
 
     def _merge(self, hi: np.ndarray, lo: np.ndarray) -> None:
         if not len(hi):
@@ -113,14 +122,13 @@ class SeenIds:
         self._lo = all_lo[order]
 
     def _in_arrays(self, event_id: str) -> bool:
-        if not CANONICAL_UUID.fullmatch(event_id):
+        positions, his, los = split([event_id])
+        if not len(positions):
             return False
-        hi, lo = halves(event_id)
-        # np.uint64: a plain int below 2**63 would make numpy convert the whole array per call
-        at = int(np.searchsorted(self._hi, np.uint64(hi)))
-        his, los = self._hi, self._lo
-        while at < len(his) and int(his[at]) == hi:  # equal first halves: compare the second
-            if int(los[at]) == lo:
+        hi, lo = his[0], los[0]
+        at = int(np.searchsorted(self._hi, hi))
+        while at < len(self._hi) and self._hi[at] == hi:  # equal first halves: compare both
+            if self._lo[at] == lo:
                 return True
             at += 1
         return False

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import uuid
 
 import numpy as np
@@ -9,7 +10,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kpiflow.projections.engine import seen
-from kpiflow.projections.engine.seen import SeenIds, halves
+from kpiflow.projections.engine.seen import SeenIds, halves, split
+
+CANONICAL = re.compile(r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}")
 
 
 def test_add_says_whether_the_id_was_new_before_and_after_compaction(monkeypatch) -> None:
@@ -83,3 +86,25 @@ def test_add_all_is_add_of_each(batches: list[list[str]], compact_at: int) -> No
             assert len(many) == len(one)
     finally:
         seen.COMPACT_AT = old
+
+
+@settings(max_examples=200, deadline=None)
+@given(
+    st.lists(
+        st.one_of(
+            st.uuids().map(str),
+            st.uuids().map(lambda u: str(u).upper()),
+            st.uuids().map(lambda u: str(u).replace("-", "x")),
+            st.text(min_size=36, max_size=36),
+            st.text(max_size=40),
+        ),
+        max_size=30,
+    )
+)
+def test_split_finds_canonical_uuids_and_their_halves(event_ids: list[str]) -> None:
+    positions, hi, lo = split(event_ids)
+    expected = [i for i, event_id in enumerate(event_ids) if CANONICAL.fullmatch(event_id)]
+    assert positions.tolist() == expected
+    assert list(zip(hi.tolist(), lo.tolist(), strict=True)) == [
+        halves(event_ids[i]) for i in expected
+    ]
