@@ -129,6 +129,12 @@ class PipelineSettings(BaseSettings):
     celebrate_seconds: float = Field(
         30.0, gt=0, description="seconds between looks for a Master KPI target reached"
     )
+    snapshot_seconds: float = Field(
+        300.0,
+        ge=0,
+        description="seconds between snapshots of the projector's state (restarts read only "
+        "the raw log after the last one); 0: none",
+    )
 
     @field_validator("timezone")
     @classmethod

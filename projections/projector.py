@@ -11,11 +11,12 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
 
-from kpiflow.projections import achievements, versions
+from kpiflow.projections import achievements, snapshots, versions
 from kpiflow.projections.bulk import BulkBuild
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
@@ -37,12 +38,21 @@ class VersionState:
     bulk_done: int = 0
     bulk_total: int = 0
     bulk: BulkBuild | None = None
+    saved_at: float = 0.0  # monotonic time of the last snapshot
+    saved_events: int = -1  # engine.event_count at the last snapshot
 
 
 class Projector:
-    def __init__(self, store, tz: ZoneInfo, default: Definition | None = None) -> None:
+    def __init__(
+        self,
+        store,
+        tz: ZoneInfo,
+        default: Definition | None = None,
+        snapshot_seconds: float = 300.0,
+    ) -> None:
         self.store = store
         self.tz = tz
+        self.snapshot_seconds = snapshot_seconds  # 0: never save (a snapshot is still loaded)
         self.default = default  # version 1 when none exists yet (the worker's exchange rates)
         self.clock = RevisionClock()
         self.states: dict[int, VersionState] = {}
@@ -71,10 +81,21 @@ class Projector:
             for number in list(self.states):
                 if number not in active:
                     del self.states[number]
-            for number, definition in active.items():
-                if number not in self.states:
-                    log.info("projector: building definition version %s from the raw log", number)
-                    self.states[number] = VersionState(definition, KpiEngine(definition, self.tz))
+            new = [d for number, d in active.items() if number not in self.states]
+        started = {d.version: self._start(d) for d in new}  # outside the lock: may take seconds
+        with self._lock:
+            self.states.update(started)
+
+    def _start(self, definition: Definition) -> VersionState:
+        """A version's state: from its snapshot when there is a usable one, else to build."""
+        found = snapshots.load(self.store, definition, self.tz)
+        if found is not None:
+            state = VersionState(definition, found.engine, found.position, built=True)
+            state.bulk_done = state.bulk_total = found.engine.event_count
+            state.saved_at, state.saved_events = time.monotonic(), found.engine.event_count
+            return state
+        log.info("projector: building definition version %s from the raw log", definition.version)
+        return VersionState(definition, KpiEngine(definition, self.tz))
 
     def step(self) -> int:
         """One bounded unit of work: a bulk chunk of the first unbuilt version (a replay), and
@@ -87,7 +108,27 @@ class Projector:
         for state in self.states.values():
             if state.built and state not in unbuilt:
                 applied += self._tail(state)
+                if self.snapshot_seconds and (
+                    time.monotonic() - state.saved_at >= self.snapshot_seconds
+                ):
+                    self._save(state)
         return applied
+
+    def _save(self, state: VersionState) -> None:
+        """Snapshot a built version if it applied events since its last one. A failure is
+        logged, never fatal: without a snapshot a restart rebuilds."""
+        state.saved_at = time.monotonic()
+        if state.engine.event_count == state.saved_events:
+            return
+        try:
+            snapshots.save(self.store, state.definition, self.tz, state.engine, state.watermark)
+            state.saved_events = state.engine.event_count
+        except Exception:  # noqa: BLE001
+            log.exception(
+                "projector: saving a snapshot of version %s failed; the next restart rebuilds it "
+                "unless a later one succeeds",
+                state.definition.version,
+            )
 
     # -- work ------------------------------------------------------------------------------
     def _bulk_chunk(self, state: VersionState) -> int:
@@ -115,6 +156,8 @@ class Projector:
                 state.bulk_done,
                 state.engine.event_count,
             )
+            if self.snapshot_seconds:
+                self._save(state)
         return covered
 
     def _stale_keys(self, version: int, upserts) -> list[tuple]:

@@ -153,7 +153,9 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         rates=rates,
     )
     version_1 = DEFAULT_DEFINITION.model_copy(update={"exchange_rates": table_for(p).as_json()})
-    projecting = ProjectorLoop(store.clone(), p.tz, p.celebrate_seconds, version_1)
+    projecting = ProjectorLoop(
+        store.clone(), p.tz, p.celebrate_seconds, version_1, p.snapshot_seconds
+    )
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):

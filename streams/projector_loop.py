@@ -49,9 +49,10 @@ class ProjectorLoop:
         tz: ZoneInfo,
         celebrate_seconds: float = 30.0,
         default: Definition | None = None,
+        snapshot_seconds: float = 300.0,
     ) -> None:
         self.io = ClickHouseIO(store)
-        self.projector = Projector(self.io.store, tz, default)
+        self.projector = Projector(self.io.store, tz, default, snapshot_seconds)
         self._failure: Failure | None = None
         self._celebrate_seconds = celebrate_seconds
         self._celebrated = 0.0  # monotonic time of the last look for targets reached

@@ -73,6 +73,12 @@ class PeriodCalendar:
         self._slots: dict[tuple[date, str, str], tuple[Slot, ...]] = {}
         self._team_slots: dict[tuple[date, str], tuple[Slot, ...]] = {}
 
+    def __getstate__(self) -> dict:
+        return {"tz": self.tz}  # the caches are rebuilt on use (a snapshot stays small)
+
+    def __setstate__(self, state: dict) -> None:
+        self.__init__(state["tz"])  # type: ignore[misc]
+
     @property
     def hour_dates(self) -> dict[float, date | Literal[False]]:
         """The per-UTC-hour cache, for the activity hot loop (`timestamp() // 3600` -> date)."""

@@ -11,6 +11,7 @@
 --   kpiflow_grafana_coaching : the coaching board's data source (managers only). Read-only on
 --                      {db} including the coaching tables, which the reader role cannot read:
 --                      per-rep insight values exist in one place (docs/coaching.md).
+--   engine_snapshots (the projector's saved state) is the pipeline's alone: no reader role.
 CREATE SETTINGS PROFILE IF NOT EXISTS kpiflow_readonly SETTINGS readonly = 2, max_execution_time = 30 MAX 120, max_result_rows = 1000000;
 CREATE ROLE IF NOT EXISTS kpiflow_reader;
 GRANT SELECT ON {db}.* TO kpiflow_reader;
@@ -25,7 +26,9 @@ GRANT kpiflow_reader TO kpiflow_ops;
 REVOKE SELECT ON {db}.coaching_deals FROM kpiflow_reader;
 REVOKE SELECT ON {db}.coaching_stays FROM kpiflow_reader;
 REVOKE SELECT ON {db}.coaching_closes FROM kpiflow_reader;
+REVOKE SELECT ON {db}.engine_snapshots FROM kpiflow_reader;
 CREATE ROLE IF NOT EXISTS kpiflow_coach;
 GRANT SELECT ON {db}.* TO kpiflow_coach;
+REVOKE SELECT ON {db}.engine_snapshots FROM kpiflow_coach;
 CREATE USER IF NOT EXISTS kpiflow_grafana_coaching IDENTIFIED WITH sha256_password BY {coaching_password:String} SETTINGS PROFILE kpiflow_readonly DEFAULT ROLE kpiflow_coach;
 GRANT kpiflow_coach TO kpiflow_grafana_coaching;

@@ -76,7 +76,7 @@ def test_per_rep_coaching_values_are_for_the_coach_role_only():
         s.split(" ON ")[1].split(" FROM ")[0]
         for s in statements()
         if s.startswith("REVOKE SELECT") and s.endswith("FROM kpiflow_reader")
-    }
+    } - {"kpiflow.engine_snapshots"}
     assert revoked == {
         "kpiflow.coaching_deals",
         "kpiflow.coaching_stays",
@@ -96,3 +96,11 @@ def test_per_rep_coaching_values_are_for_the_coach_role_only():
         )
     }
     assert {f"kpiflow.{name}" for name in made} == revoked
+
+
+def test_the_projectors_snapshots_are_the_pipelines_alone():
+    revoked = [s for s in statements() if s.startswith("REVOKE") and "engine_snapshots" in s]
+    assert revoked == [
+        "REVOKE SELECT ON kpiflow.engine_snapshots FROM kpiflow_reader",
+        "REVOKE SELECT ON kpiflow.engine_snapshots FROM kpiflow_coach",
+    ]
