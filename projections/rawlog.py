@@ -317,11 +317,16 @@ def id_prefix(event_id: str) -> int:
     return int(event_id.replace("-", "")[:16], 16)
 
 
-def id_prefixes(store) -> set[int]:
-    """Prefixes of every event_id in the raw log: a compact filter (about 60 bytes per event)
-    that says which ids of a batch may already be there; only those are looked up."""
+def id_prefixes(store):
+    """Prefixes of every event_id in the raw log, as a uint64 numpy array: a compact filter
+    (8 bytes per event) that says which ids of a batch may already be there; only those are
+    looked up."""
+    import numpy as np
+
     table = store.arrow(f"SELECT {ID_PREFIX_SQL} AS h FROM {{db}}.raw_event_log")  # noqa: S608 (constant)
-    return set(table.column("h").to_numpy().tolist()) if table.num_rows else set()
+    if not table.num_rows:
+        return np.empty(0, dtype=np.uint64)
+    return table.column("h").to_numpy().astype(np.uint64)
 
 
 def existing_copies(store, event_ids: Sequence[str]) -> dict[str, tuple[str, int, int]]:

@@ -25,6 +25,7 @@ from kpiflow.projections.rawlog import (
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.deadletter import DeadLetterRefused, dead_letter_headers
 from kpiflow.streams.fault_hooks import NO_FAULTS, FaultHooks
+from kpiflow.streams.id_filter import PrefixFilter
 from kpiflow.streams.triage import Incoming, Rejected, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
@@ -71,7 +72,7 @@ class IngestService:
         self.poison_cap = poison_cap
         self.metrics = IngestMetrics()
         self.terminals: dict = {}
-        self.known_prefixes: set[int] = set()  # id_prefix of every event_id in the raw log
+        self.known_prefixes = PrefixFilter()  # id_prefix of every event_id in the raw log
         self._loaded = False
         self.hooks = hooks  # test-only (kpiflow.streams.fault_hooks); NO_FAULTS in production
         self.dedup = hooks.dedup
@@ -85,19 +86,23 @@ class IngestService:
                 "loading terminal stages", terminal_index, self.io.store
             )
             if self.dedup:
-                self.known_prefixes = await self.io.run_retrying(
-                    "loading event ids", id_prefixes, self.io.store
+                self.known_prefixes = PrefixFilter(
+                    await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
                 )
             self._loaded = True
 
     def _maybe_known(self, event_ids: Sequence[str]) -> list[str]:
         """Ids that may already be in the raw log (their prefix is); the rest are new for sure."""
-        known = self.known_prefixes
-        out = []
-        for event_id in event_ids:
-            prefix = _prefix(event_id)
-            if prefix is None or prefix in known:
+        prefixes = [_prefix(event_id) for event_id in event_ids]
+        held = self.known_prefixes.holds([p for p in prefixes if p is not None])
+        out, k = [], 0
+        for event_id, prefix in zip(event_ids, prefixes, strict=True):
+            if prefix is None:
                 out.append(event_id)
+                continue
+            if held[k]:
+                out.append(event_id)
+            k += 1
         return out
 
     async def process(self, batch: Sequence[Incoming]) -> None:
@@ -135,7 +140,7 @@ class IngestService:
         if self.crash_at is not None:
             self.hooks.crash_if("after_insert", self.metrics.batches + 1)
         self.terminals.update(result.new_terminals)
-        self.known_prefixes.update(_prefix(i) for i in result.event_ids)
+        self.known_prefixes.add(p for p in map(_prefix, result.event_ids) if p is not None)
         m = self.metrics
         m.batches += 1
         m.accepted += len(result.accepted)
