@@ -133,7 +133,7 @@ class PipelineSettings(BaseSettings):
         300.0,
         ge=0,
         description="seconds between snapshots of the projector's state (restarts read only "
-        "the raw log after the last one); 0: none",
+        "the raw log after the last one); 0: off, every restart rebuilds",
     )
 
     @field_validator("timezone")

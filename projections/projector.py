@@ -52,7 +52,7 @@ class Projector:
     ) -> None:
         self.store = store
         self.tz = tz
-        self.snapshot_seconds = snapshot_seconds  # 0: never save (a snapshot is still loaded)
+        self.snapshot_seconds = snapshot_seconds  # 0: snapshots off (none loaded or saved)
         self.default = default  # version 1 when none exists yet (the worker's exchange rates)
         self.clock = RevisionClock()
         self.states: dict[int, VersionState] = {}
@@ -88,7 +88,7 @@ class Projector:
 
     def _start(self, definition: Definition) -> VersionState:
         """A version's state: from its snapshot when there is a usable one, else to build."""
-        found = snapshots.load(self.store, definition, self.tz)
+        found = snapshots.load(self.store, definition, self.tz) if self.snapshot_seconds else None
         if found is not None:
             state = VersionState(definition, found.engine, found.position, built=True)
             state.bulk_done = state.bulk_total = found.engine.event_count

@@ -133,14 +133,25 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     dlq_topic = app.topic(k.dlq_topic, value_serializer="raw", key_serializer="raw", internal=False)
     io = ClickHouseIO(store)
 
-    async def send_dead_letter(value: bytes, headers: list[tuple[str, bytes]]) -> None:
+    async def send_dead_letter(value: bytes, headers: list[tuple[str, bytes]]):
+        """Queue a dead letter; returns its delivery to await (acks=all) before the batch is
+        acknowledged. The ingest queues a batch's dead letters first, then awaits them all."""
         try:
             fut = await dlq_topic.send(value=value, headers=headers)
-            await fut  # delivered (acks=all) before the batch is acknowledged
         except Exception as exc:
             if is_refusal(exc):
                 raise DeadLetterRefused(f"{type(exc).__name__}: {exc}") from exc
             raise
+
+        async def delivered() -> None:
+            try:
+                await fut
+            except Exception as exc:
+                if is_refusal(exc):
+                    raise DeadLetterRefused(f"{type(exc).__name__}: {exc}") from exc
+                raise
+
+        return delivered()
 
     rates = configured_rates(p)  # read once: a new table takes a worker restart (docs/events.md)
     ingest = IngestService(

@@ -30,7 +30,8 @@ from kpiflow.streams.triage import Incoming, Rejected, drop_known, triage
 
 log = logging.getLogger("kpiflow.ingest")
 
-SendDeadLetter = Callable[[bytes, list[tuple[str, bytes]]], Awaitable[None]]
+# Queues one dead letter and returns its delivery (awaited before the batch is acknowledged).
+SendDeadLetter = Callable[[bytes, list[tuple[str, bytes]]], Awaitable[Awaitable[None]]]
 
 
 @dataclass
@@ -117,7 +118,8 @@ class IngestService:
             )
             result = drop_known(result, existing)
         self._check_poison(result)
-        for rejected in result.rejected:
+        deliveries = []
+        for rejected in result.rejected:  # queued one after the other, delivered together
             where = rejected.where
             log.warning(
                 "dead-lettering %s[%s]@%s: %s",
@@ -126,7 +128,13 @@ class IngestService:
                 where.offset,
                 rejected.reason,
             )
-            await self._dead_letter(rejected)
+            deliveries.append((rejected, await self._queue_dead_letter(rejected)))
+        for rejected, delivery in deliveries:
+            if delivery is not None:
+                try:
+                    await delivery
+                except DeadLetterRefused as refused:
+                    await self._keep_dead_letter(rejected, refused)
         if self.crash_at is not None:
             self.hooks.crash_if("before_insert", self.metrics.batches + 1)
         if result.accepted:
@@ -152,34 +160,41 @@ class IngestService:
             self.hooks.refuse_insert()
         rawlog.insert(self.io.store, accepted, token)
 
-    async def _dead_letter(self, rejected: Rejected) -> None:
-        """To the dead-letter topic; if the topic refuses the record, to the dead-letter table."""
+    async def _queue_dead_letter(self, rejected: Rejected) -> Awaitable[None] | None:
+        """To the dead-letter topic (its delivery, to await); if the topic refuses the record
+        at once, to the dead-letter table (None)."""
         where = rejected.where
         headers = dead_letter_headers(rejected.reason, where.topic, where.partition, where.offset)
         try:
-            await self.send_dead_letter(rejected.value, headers)
+            return await self.send_dead_letter(rejected.value, headers)
         except DeadLetterRefused as refused:
-            log.error(
-                "the dead-letter topic refused %s[%s]@%s (%s bytes): %s; keeping it in the "
-                "dead-letter table (view dead_letters) instead",
-                where.topic,
-                where.partition,
-                where.offset,
-                len(rejected.value),
-                refused,
-            )
-            await self.io.run_retrying(
-                f"dead-letter table insert of {where.topic}[{where.partition}]@{where.offset}",
-                deadletters.insert,
-                self.io.store,
-                where.topic,
-                where.partition,
-                where.offset,
-                rejected.reason,
-                rejected.value,
-                str(refused),
-            )
-            self.metrics.dead_letters_in_table += 1
+            await self._keep_dead_letter(rejected, refused)
+            return None
+
+    async def _keep_dead_letter(self, rejected: Rejected, refused: DeadLetterRefused) -> None:
+        """A dead letter the topic refused: kept in the dead-letter table instead."""
+        where = rejected.where
+        log.error(
+            "the dead-letter topic refused %s[%s]@%s (%s bytes): %s; keeping it in the "
+            "dead-letter table (view dead_letters) instead",
+            where.topic,
+            where.partition,
+            where.offset,
+            len(rejected.value),
+            refused,
+        )
+        await self.io.run_retrying(
+            f"dead-letter table insert of {where.topic}[{where.partition}]@{where.offset}",
+            deadletters.insert,
+            self.io.store,
+            where.topic,
+            where.partition,
+            where.offset,
+            rejected.reason,
+            rejected.value,
+            str(refused),
+        )
+        self.metrics.dead_letters_in_table += 1
 
     def _check_poison(self, result) -> None:
         """Raise when more than `poison_cap` invalid messages came in a row (across batches)."""

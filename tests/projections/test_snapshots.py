@@ -179,3 +179,14 @@ def test_an_incomplete_snapshot_is_not_used(ch_store, rows, caplog, monkeypatch)
     assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
     # the rebuild saved a complete one, and only that one is kept
     assert ch_store.scalar("SELECT uniqExact(snapshot_id) FROM {db}.engine_snapshots") == 1
+
+
+def test_snapshots_off_neither_load_nor_save(ch_store, rows, caplog):
+    caplog.set_level(logging.INFO, "kpiflow.projector")
+    ch_store.insert("raw_event_log", rows, RAW_COLUMNS)
+    idle(Projector(ch_store, TZ))
+    saved = ch_store.scalar("SELECT uniqExact(snapshot_id) FROM {db}.engine_snapshots")
+    off = idle(Projector(ch_store, TZ, snapshot_seconds=0))
+    assert off.states[1].built and not loaded(caplog)
+    assert ch_store.scalar("SELECT uniqExact(snapshot_id) FROM {db}.engine_snapshots") == saved
+    assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
