@@ -108,3 +108,15 @@ def test_split_finds_canonical_uuids_and_their_halves(event_ids: list[str]) -> N
     assert list(zip(hi.tolist(), lo.tolist(), strict=True)) == [
         halves(event_ids[i]) for i in expected
     ]
+
+
+def test_split_of_a_batch_with_whitespace_or_uppercase_takes_the_general_path() -> None:
+    good = [str(uuid.UUID(int=(i + 7) * 0x1E3779B97F4A7C15F39CC0605CEDC83)) for i in range(4)]
+    spaced = good[1][:9] + " " + good[1][10:]  # a space where a hex digit belongs
+    for ids in (good, [*good, spaced], [*good, good[0].upper()], [good[2][:35] + "\u00e9"]):
+        positions, hi, lo = split(ids)
+        expected = [i for i, event_id in enumerate(ids) if CANONICAL.fullmatch(event_id)]
+        assert positions.tolist() == expected
+        assert list(zip(hi.tolist(), lo.tolist(), strict=True)) == [
+            halves(ids[i]) for i in expected
+        ]
