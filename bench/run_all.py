@@ -2,9 +2,11 @@
 
     python bench/run_all.py [--quick] [--bootstrap HOST:PORT] [--skip-quix]
 
-- bench/ingest_bench.py --events 200000 (raw-log ingest vs a bare confluent-kafka consumer);
+- bench/ingest_bench.py --events 200000 --floors (raw-log ingest vs a bare confluent-kafka
+  consumer; the transports alone: bare poll + commit, Faust handing batches to a no-op agent);
 - bench/e2e_bench.py --events 1000000 (live path vs the ceiling and Quix Streams, the bulk
   rebuild, latency at 2,000 events/s for 60 s);
+- bench/replay_bench.py --events 1000000 (bulk rebuild and replay at 1M, no Kafka);
 - bench/restart_bench.py --events 1000000 5000000 (worker restart to projections current and its
   memory: from a snapshot vs the rebuild).
 `--quick` runs the first two with 100,000 events and 20 s of latency, and the restarts at 1M
@@ -41,7 +43,9 @@ def run(script: str, args: list[str]) -> dict:
         return json.loads(out.read_text())
 
 
-def summary_rows(ingest: dict, e2e: dict, restart: dict | None = None) -> list[dict]:
+def summary_rows(
+    ingest: dict, e2e: dict, restart: dict | None = None, replay: dict | None = None
+) -> list[dict]:
     """One row per figure: value, the baseline measured in the same run, their ratio, the aim."""
     rows = [
         {
@@ -61,6 +65,29 @@ def summary_rows(ingest: dict, e2e: dict, restart: dict | None = None) -> list[d
             "aim": "ratio >= 0.8",
         },
     ]
+    floor = ingest.get("faust_noop")
+    if floor:
+        rows.append(
+            {
+                "figure": "floor: Faust to a no-op agent, events/s",
+                "value": floor["rate"],
+                "baseline": "bare consumer, poll + commit only",
+                "baseline_value": ingest["consume"]["rate"],
+                "ratio": round(floor["rate"] / ingest["consume"]["rate"], 3),
+                "aim": "",
+            }
+        )
+        if "quix" in e2e:
+            rows.append(
+                {
+                    "figure": "floor: Faust no-op agent / Quix end to end",
+                    "value": floor["rate"],
+                    "baseline": "Quix Streams peer, end to end",
+                    "baseline_value": e2e["quix"]["rate"],
+                    "ratio": round(floor["rate"] / e2e["quix"]["rate"], 3),
+                    "aim": "(> 1 needed for kpiflow >= Quix)",
+                }
+            )
     if "quix" in e2e:
         rows.append(
             {
@@ -103,6 +130,28 @@ def summary_rows(ingest: dict, e2e: dict, restart: dict | None = None) -> list[d
             "aim": "",
         }
     )
+    if replay:
+        n = f"{replay['events'] / 1e6:.0f}M"
+        rows.append(
+            {
+                "figure": f"bulk rebuild at {n} (no Kafka), events/s",
+                "value": replay["rebuild_eps"],
+                "baseline": "Arrow scan of the raw log, rows/s",
+                "baseline_value": replay["arrow_scan_rate"],
+                "ratio": round(replay["rebuild_eps"] / replay["arrow_scan_rate"], 2),
+                "aim": f">= 500,000 ({replay['rebuild_eps'] / 500_000:.2f} x)",
+            }
+        )
+        rows.append(
+            {
+                "figure": f"replay into a new version at {n}, events/s",
+                "value": replay["replay_eps"],
+                "baseline": "per record (read_all_records + apply)",
+                "baseline_value": replay["per_record_eps"],
+                "ratio": round(replay["replay_eps"] / replay["per_record_eps"], 2),
+                "aim": f">= 500,000 ({replay['replay_eps'] / 500_000:.2f} x)",
+            }
+        )
     lat = e2e.get("latency") or {}
     if "p99" in lat:
         for q in ("p50", "p99"):
@@ -187,7 +236,10 @@ def main(argv: list[str] | None = None) -> None:
     started = datetime.now(UTC)
     load_start = load_average()
     with work_dir(keep=False) as work, kafka_broker(args.bootstrap, work) as bootstrap:
-        ingest = run("ingest_bench.py", ["--events", str(ingest_events), "--bootstrap", bootstrap])
+        ingest = run(
+            "ingest_bench.py",
+            ["--events", str(ingest_events), "--bootstrap", bootstrap, "--floors"],
+        )
         e2e_args = [
             "--events",
             str(e2e_events),
@@ -199,9 +251,10 @@ def main(argv: list[str] | None = None) -> None:
         if args.skip_quix:
             e2e_args.append("--skip-quix")
         e2e = run("e2e_bench.py", e2e_args)
+        replay = run("replay_bench.py", ["--events", "1000000"])
         sizes = ["1000000"] if args.quick else ["1000000", "5000000"]
         restart = run("restart_bench.py", ["--events", *sizes, "--bootstrap", bootstrap])
-    rows = summary_rows(ingest, e2e, restart)
+    rows = summary_rows(ingest, e2e, restart, replay)
     print()
     print(
         f"summary ({started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
@@ -219,6 +272,7 @@ def main(argv: list[str] | None = None) -> None:
             "ingest": ingest,
             "e2e": e2e,
             "restart": restart,
+            "replay": replay,
         },
     )
     print(f"\nwritten to {args.json}")
