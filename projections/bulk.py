@@ -21,9 +21,11 @@ from __future__ import annotations
 
 import logging
 
+import numpy as np
+
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.engine.seen import CANONICAL_UUID_SQL
-from kpiflow.projections.rawlog import Tail, read_range
+from kpiflow.projections.rawlog import Tail, read_range, records_from_arrow
 
 log = logging.getLogger("kpiflow.projector")
 
@@ -179,3 +181,45 @@ def build(store, engine: KpiEngine, chunk: int = 100_000, on_progress=None) -> T
         if on_progress:
             on_progress(bulk.done, bulk.total)
     return bulk.end
+
+
+MICROSECONDS_PER_DAY = 86_400_000_000
+
+
+def apply_table(engine: KpiEngine, table) -> int:
+    """Apply a batch of raw-log rows read as Arrow (the live tail) as `engine.apply` of their
+    records would, without a record per activity: the ids are claimed in arrival order; when
+    every row is a first copy, the activities are counted per local date here (Arrow groups
+    them, the zone's offsets from the engine) and only the other events become records. A
+    batch with a copy of an id seen before goes record by record. Returns the rows applied."""
+    import pyarrow as pa
+    import pyarrow.compute as pc
+
+    rows = table.num_rows
+    if not rows:
+        return 0
+    first = engine.claim(table.column("event_id").to_pylist())
+    if not all(first):
+        engine.apply_claimed(list(records_from_arrow(table)), first)
+        return rows
+    activity = pc.equal(table.column("event_type").cast(pa.string()), ACTIVITY)
+    others = table.filter(pc.invert(activity))
+    if others.num_rows:
+        engine.apply_claimed(list(records_from_arrow(others)), [True] * others.num_rows)
+    activities = table.filter(activity)
+    if not activities.num_rows:
+        return rows
+    us = activities.column("occurred_us").to_numpy()
+    starts, offsets = engine.offset_changes(int(us.min()), int(us.max()))
+    at = np.searchsorted(np.array(starts, dtype=np.int64), us, side="right")
+    days = (us + np.array(offsets, dtype=np.int64)[at]) // MICROSECONDS_PER_DAY
+    keys = ["day_number", "team_id", "rep_id", "activity_type", "direction"]
+    if engine.counts_activity_links:
+        keys += ["source", "lead_id", "deal_id"]
+    columns = {"day_number": pa.array(days)}
+    columns.update({k: activities.column(k).cast(pa.string()) for k in keys[1:]})
+    grouped = pa.table(columns).group_by(keys).aggregate([("day_number", "count")])
+    counted = [grouped.column(k).to_pylist() for k in keys]
+    counted.append(grouped.column("day_number_count").to_pylist())
+    engine.apply_activity_counts(zip(*counted, strict=True))
+    return rows

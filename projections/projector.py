@@ -17,10 +17,10 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from kpiflow.projections import achievements, snapshots, versions
-from kpiflow.projections.bulk import BulkBuild
+from kpiflow.projections.bulk import BulkBuild, apply_table
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
-from kpiflow.projections.rawlog import Tail, read_tail
+from kpiflow.projections.rawlog import Tail, read_tail_table
 from kpiflow.projections.writer import RevisionClock, write_changes, write_coaching
 
 log = logging.getLogger("kpiflow.projector")
@@ -192,17 +192,17 @@ class Projector:
             versions.promote(self.store, definition.version, "first build")
 
     def _tail(self, state: VersionState) -> int:
-        records, watermark = read_tail(
+        table, watermark = read_tail_table(
             self.store, state.watermark, TAIL_LIMIT, bool(state.definition.kpis)
         )
-        if not records:
+        if not table.num_rows:
             return 0
-        state.engine.apply(records)
+        apply_table(state.engine, table)
         upserts, deletes = state.engine.take_changes()
         write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
         self._write_coaching(state)
         state.watermark = watermark
-        return len(records)
+        return table.num_rows
 
     def _write_coaching(self, state: VersionState, *, rebuilt: bool = False) -> None:
         """The coaching facts of the deals that changed. After a rebuild from the whole raw log,

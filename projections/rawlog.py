@@ -266,7 +266,14 @@ def read_range(
 def read_tail(
     store, tail: Tail, limit: int = 50_000, attributes: bool = True
 ) -> tuple[list[EventRecord], Tail]:
-    """Rows past the per-partition offsets, in arrival order; and the new position.
+    """`read_tail_table`, as records."""
+    table, position = read_tail_table(store, tail, limit, attributes)
+    return list(records_from_arrow(table)), position
+
+
+def read_tail_table(store, tail: Tail, limit: int = 50_000, attributes: bool = True):
+    """Rows past the per-partition offsets, in arrival order (an Arrow table of the engine's
+    read, plus partition); and the new position.
 
     The offsets decide what is new; the ingested_at window only lets ClickHouse skip old parts
     (skip index `raw_ingested_at`)."""
@@ -279,14 +286,13 @@ def read_tail(
         "ingested_at >= fromUnixTimestamp64Micro({since:Int64}, 'UTC')",
         {"since": since},
     )
-    records = list(records_from_arrow(table))
     newest = tail.newest_us
     if 0 < table.num_rows < limit:
         # Everything visible was read: a row not seen yet became visible after this read, so
         # its ingested_at is at most one insert's duration before the newest row read here.
         batch_newest = max(table.column("ingested_us").to_pylist())
         newest = batch_newest if newest is None else max(newest, batch_newest)
-    return records, Tail(_advanced(tail.offsets, table), newest)
+    return table, Tail(_advanced(tail.offsets, table), newest)
 
 
 def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:

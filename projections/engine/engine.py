@@ -129,6 +129,18 @@ class KpiEngine:
         while chunk := list(islice(it, 8192)):
             self._apply_new(chunk, self._seen.add_all([r.event_id for r in chunk]))
 
+    def claim(self, event_ids: list[str]) -> list[bool]:
+        """The deduplication step of `apply` alone, for a caller that applies the batch in
+        parts: remembers the ids, and says per id whether it is the first copy (in this order).
+        The events must then be taken in: `apply_claimed` of their records with these flags,
+        or `apply_activity_counts` of activities whose flags were all True."""
+        return self._seen.add_all(event_ids)
+
+    def apply_claimed(self, records: list[EventRecord], first: list[bool]) -> None:
+        """Apply records whose ids `claim` took, skipping those that were not first copies."""
+        self._applied += 1
+        self._apply_new(records, first)
+
     def _apply_new(self, records: list[EventRecord], new: list[bool]) -> None:
         hour_dates = self._calendar.hour_dates
         local_date = self._calendar.local_date

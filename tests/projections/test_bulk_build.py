@@ -19,7 +19,7 @@ from kpiflow.projections import bulk
 from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.projector import Projector
-from kpiflow.projections.rawlog import RAW_COLUMNS, read_all_records, row
+from kpiflow.projections.rawlog import RAW_COLUMNS, Tail, read_all_records, read_tail_table, row
 from kpiflow.streams.simulator import OrgConfig, simulate_history
 
 PARTITIONS = 3
@@ -154,3 +154,25 @@ def test_a_projector_build_then_its_tail_equals_the_per_record_engine(ch_store):
         for r in per_record(ch_store, DEFAULT_DEFINITION, tz).rows()
     }
     assert stored == pytest.approx(expected)
+
+
+@pytest.mark.parametrize("zone", ["Europe/Amsterdam", "Asia/Kathmandu"])
+@pytest.mark.parametrize("definition", [DEFAULT_DEFINITION, CUSTOM], ids=["default", "custom"])
+@pytest.mark.parametrize("limit", [97, 5_000])
+def test_the_live_tail_by_tables_equals_applying_every_row(raw_log, zone, definition, limit):
+    """The projector's tail (`apply_table` of each read): activities counted per batch, the
+    batches with a copy of an earlier id record by record."""
+    tz = ZoneInfo(zone)
+    live = KpiEngine(definition, tz)
+    position = Tail({})
+    while True:
+        table, position = read_tail_table(raw_log, position, limit, bool(definition.kpis))
+        if not table.num_rows:
+            break
+        assert bulk.apply_table(live, table) == table.num_rows
+        live.take_changes()  # as the projector does after every batch
+    expected = per_record(raw_log, definition, tz)
+    assert live.event_count == expected.event_count
+    assert live.rows() == expected.rows()
+    facts = lambda engine: [(d, o.stays, o.close) for d, o in engine.take_coaching()]  # noqa: E731
+    assert facts(live) == facts(expected)  # what the projector writes of each deal
