@@ -183,6 +183,33 @@ CHECKSUM_SQL = (
 )
 
 
+def load_simulated_raw_log(
+    store, events: int, start: date, topic: str = "sales.events", partitions: int = PARTITIONS
+) -> int:
+    """A simulated quarter of about `events` events (50 reps in 10 teams, 92 days from `start`)
+    straight into the raw log, as the worker would store it (no Kafka). Returns the count."""
+    from kpiflow.events import parse_event
+    from kpiflow.projections.rawlog import RAW_COLUMNS, row
+    from kpiflow.streams.simulator import OrgConfig, simulate_history
+
+    cfg = OrgConfig.for_target_events(events, teams=10, reps_per_team=5, start=start, days=92)
+    offsets = [0] * partitions
+    batch: list[list] = []
+    count = 0
+    for event in simulate_history(cfg):
+        text = json.dumps(event, separators=(",", ":"))
+        parsed = parse_event(text, "EUR")
+        p = hash(parsed.aggregate_key()) % partitions
+        batch.append(row(parsed, text, topic, p, offsets[p]))
+        offsets[p] += 1
+        count += 1
+        if len(batch) == 100_000:
+            store.insert("raw_event_log", batch, RAW_COLUMNS)
+            batch = []
+    store.insert("raw_event_log", batch, RAW_COLUMNS)
+    return count
+
+
 def raw_span(store, *, through_projections: bool = False) -> dict[str, Any]:
     """Events/s from the first raw-log insert to the last raw-log insert (or projection write)."""
     row = store.rows(SPAN_SQL)[0]

@@ -23,36 +23,21 @@ from zoneinfo import ZoneInfo
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from kpiflow.events import parse_event  # noqa: E402
+from bench.common import load_simulated_raw_log  # noqa: E402
 from kpiflow.projections import bulk  # noqa: E402
 from kpiflow.projections.definitions import DEFAULT_DEFINITION, Definition  # noqa: E402
 from kpiflow.projections.engine import KpiEngine  # noqa: E402
 from kpiflow.projections.migrate import apply_migrations  # noqa: E402
-from kpiflow.projections.rawlog import RAW_COLUMNS, read_all_records, row, select_records  # noqa: E402
+from kpiflow.projections.rawlog import read_all_records, select_records  # noqa: E402
 from kpiflow.projections.replay import build_offline  # noqa: E402
 from kpiflow.projections.store import ClickHouseStore  # noqa: E402
 from kpiflow.projections.versions import register, set_status  # noqa: E402
-from kpiflow.streams.simulator import OrgConfig, simulate_history  # noqa: E402
 
 TZ = ZoneInfo("Europe/Amsterdam")
 
 
-def load_raw_log(store: ClickHouseStore, n: int, partitions: int = 6) -> int:
-    cfg = OrgConfig.for_target_events(n, teams=10, reps_per_team=5, start=date(2026, 7, 1), days=92)
-    offsets = [0] * partitions
-    batch: list[list] = []
-    count = 0
-    for event in simulate_history(cfg):
-        text = json.dumps(event, separators=(",", ":"))
-        parsed = parse_event(text, "EUR")
-        p = hash(parsed.aggregate_key()) % partitions
-        batch.append(row(parsed, text, "sales.events", p, offsets[p]))
-        offsets[p] += 1
-        count += 1
-        if len(batch) == 100_000:
-            store.insert("raw_event_log", batch, RAW_COLUMNS)
-            batch = []
-    store.insert("raw_event_log", batch, RAW_COLUMNS)
+def load_raw_log(store: ClickHouseStore, n: int) -> int:
+    count = load_simulated_raw_log(store, n, date(2026, 7, 1))
     store.command("OPTIMIZE TABLE {db}.raw_event_log FINAL")
     return count
 

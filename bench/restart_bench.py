@@ -18,6 +18,7 @@ from __future__ import annotations
 import argparse
 import sys
 import time
+from datetime import date
 from pathlib import Path
 
 if __package__ in (None, ""):
@@ -30,6 +31,7 @@ from bench.common import (  # noqa: E402
     create_topics,
     kafka_broker,
     load_average,
+    load_simulated_raw_log,
     new_tag,
     pipeline_env,
     say,
@@ -39,36 +41,7 @@ from bench.common import (  # noqa: E402
 )
 
 QUARTER = 1_000_000
-QUARTER_DAYS = 92
-
-
-def load_quarter(store, events: int) -> int:
-    """One simulated quarter (2026-01-01 on) into the raw log, as the worker would store it."""
-    import json
-    from datetime import date
-
-    from kpiflow.events import parse_event
-    from kpiflow.projections.rawlog import RAW_COLUMNS, row
-    from kpiflow.streams.simulator import OrgConfig, simulate_history
-
-    cfg = OrgConfig.for_target_events(
-        events, teams=10, reps_per_team=5, start=date(2024, 1, 1), days=QUARTER_DAYS
-    )
-    offsets = [0] * PARTITIONS
-    batch: list[list] = []
-    count = 0
-    for event in simulate_history(cfg):
-        text = json.dumps(event, separators=(",", ":"))
-        parsed = parse_event(text, "EUR")
-        p = hash(parsed.aggregate_key()) % PARTITIONS
-        batch.append(row(parsed, text, "bench.events", p, offsets[p]))
-        offsets[p] += 1
-        count += 1
-        if len(batch) == 100_000:
-            store.insert("raw_event_log", batch, RAW_COLUMNS)
-            batch = []
-    store.insert("raw_event_log", batch, RAW_COLUMNS)
-    return count
+QUARTER_DAYS = 92  # of bench.common.load_simulated_raw_log
 
 
 def repeat_quarter(store, copy: int, per_partition: int) -> None:
@@ -100,7 +73,7 @@ def build_history(env: dict[str, str], events: int) -> int:
     settings = settings_for(env)
     store = ClickHouseStore(settings.clickhouse_dsn, DATABASE)
     apply_migrations(store)
-    quarter = load_quarter(store, min(events, QUARTER))
+    quarter = load_simulated_raw_log(store, min(events, QUARTER), date(2024, 1, 1), "bench.events")
     per_partition = int(store.scalar("SELECT max(offset) + 1 FROM {db}.raw_event_log"))
     for copy in range(1, -(-events // QUARTER)):
         repeat_quarter(store, copy, per_partition)

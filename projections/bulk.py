@@ -25,16 +25,19 @@ import numpy as np
 
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.engine.seen import CANONICAL_UUID_SQL
-from kpiflow.projections.rawlog import Tail, read_range, records_from_arrow
+from kpiflow.projections.rawlog import (
+    Tail,
+    position_params,
+    read_range,
+    records_from_arrow,
+    upto_sql,
+)
 
 log = logging.getLogger("kpiflow.projector")
 
 MAX_DUPLICATES = 10_000
 ACTIVITY = "activity.logged"
-_UPTO = (
-    "offset <= if(has({end_parts:Array(UInt32)}, partition), "
-    "arrayElement({end_offsets:Array(Int64)}, indexOf({end_parts:Array(UInt32)}, partition)), -1)"
-)
+_UPTO = upto_sql("end")
 _COUNTED = (
     "event_type = 'activity.logged' AND event_id NOT IN {duplicates:Array(String)} AND " + _UPTO
 )
@@ -86,12 +89,7 @@ class BulkBuild:
         self._records_done = False
 
     def _params(self) -> dict:
-        parts = sorted(self.end.offsets)
-        return {
-            "end_parts": parts,
-            "end_offsets": [self.end.offsets[p] for p in parts],
-            "duplicates": self._duplicates,
-        }
+        return {**position_params("end", self.end), "duplicates": self._duplicates}
 
     def _plan(self) -> None:
         rows = self.store.rows(

@@ -221,6 +221,20 @@ class Tail:
     newest_us: int | None = None
 
 
+def upto_sql(name: str) -> str:
+    """SQL true for rows at or before a position, given as the parameters of
+    `position_params(name, tail)` (a partition not in it: no row)."""
+    return (
+        f"offset <= if(has({{{name}_parts:Array(UInt32)}}, partition), arrayElement("
+        f"{{{name}_offsets:Array(Int64)}}, indexOf({{{name}_parts:Array(UInt32)}}, partition)), -1)"
+    )
+
+
+def position_params(name: str, tail: Tail) -> dict:
+    parts = sorted(tail.offsets)
+    return {f"{name}_parts": parts, f"{name}_offsets": [tail.offsets[p] for p in parts]}
+
+
 _AFTER = (
     "offset > if(has({parts:Array(UInt32)}, partition), "
     "arrayElement({wms:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1)"

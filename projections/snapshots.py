@@ -34,21 +34,17 @@ from zoneinfo import ZoneInfo
 from kpiflow import __version__
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
-from kpiflow.projections.rawlog import Tail
+from kpiflow.projections.rawlog import Tail, position_params, upto_sql
 
 log = logging.getLogger("kpiflow.projector")
 
 FORMAT = 1
 PART_BYTES = 8 * 1024 * 1024
 COLUMNS = ("definition_version", "snapshot_id", "part", "parts", "meta", "data")
-_UPTO = (
-    "offset <= if(has({parts:Array(UInt32)}, partition), "
-    "arrayElement({offsets:Array(Int64)}, indexOf({parts:Array(UInt32)}, partition)), -1)"
-)
 _FINGERPRINT_SQL = (  # noqa: S608 (constants)
     "SELECT count() AS n, toString(groupBitXor(cityHash64(event_id, partition, offset))) AS h "
     "FROM {db}.raw_event_log WHERE "
-) + _UPTO
+) + upto_sql("at")
 
 
 @dataclass(frozen=True)
@@ -64,10 +60,7 @@ def definition_fingerprint(definition: Definition) -> str:
 
 def raw_fingerprint(store, position: Tail) -> tuple[int, str]:
     """(rows, XOR of their hashes) of the raw log up to `position`."""
-    parts = sorted(position.offsets)
-    row = store.rows(
-        _FINGERPRINT_SQL, {"parts": parts, "offsets": [position.offsets[p] for p in parts]}
-    )[0]
+    row = store.rows(_FINGERPRINT_SQL, position_params("at", position))[0]
     return int(row["n"]), str(row["h"])
 
 
