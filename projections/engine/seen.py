@@ -107,13 +107,26 @@ class SeenIds:
         in_arrays: set[str] = set()
         if len(self._hi):
             positions, hi, lo = split(event_ids)
+            order = np.argsort(hi)  # sorted needles: the search walks the arrays in order
+            hi, lo, positions = hi[order], lo[order], positions[order]
             at = np.searchsorted(self._hi, hi)
             end = np.searchsorted(self._hi, hi, side="right")
             for k in np.flatnonzero(end > at).tolist():  # the first half is there: compare both
                 if lo[k] in self._lo[at[k] : end[k]]:
                     in_arrays.add(event_ids[int(positions[k])])
-        out = []
         recent, others = self._recent, self._others
+        distinct = set(event_ids)
+        if (
+            not in_arrays
+            and len(distinct) == len(event_ids)
+            and distinct.isdisjoint(recent)
+            and distinct.isdisjoint(others)
+        ):  # the usual batch: every id new (set operations, no loop in Python)
+            recent |= distinct
+            if len(recent) >= COMPACT_AT:
+                self.compact()
+            return [True] * len(event_ids)
+        out = []
         for event_id in event_ids:
             if event_id in recent or event_id in others or event_id in in_arrays:
                 out.append(False)
