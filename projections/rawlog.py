@@ -277,14 +277,6 @@ def read_range(
     return list(records_from_arrow(table)), Tail(_advanced(after.offsets, table), after.newest_us)
 
 
-def read_tail(
-    store, tail: Tail, limit: int = 50_000, attributes: bool = True
-) -> tuple[list[EventRecord], Tail]:
-    """`read_tail_table`, as records."""
-    table, position = read_tail_table(store, tail, limit, attributes)
-    return list(records_from_arrow(table)), position
-
-
 def read_tail_table(store, tail: Tail, limit: int = 50_000, attributes: bool = True):
     """Rows past the per-partition offsets, in arrival order (an Arrow table of the engine's
     read, plus partition); and the new position.
