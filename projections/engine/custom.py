@@ -69,10 +69,6 @@ class _Predicate:
         return all(condition.matches(get(name)) for name, condition in self.conditions)
 
 
-def _predicate(custom: CustomKpi) -> Callable[[Getter], bool]:
-    return _Predicate(custom)
-
-
 class Attributes:
     """Entity attributes from the first lead.created / deal.opened, and what changed."""
 
@@ -148,7 +144,7 @@ class CustomActivities:
     """Custom KPIs over activities, outbound_contacts and activity_points."""
 
     def __init__(self, kpis: list[tuple[str, CustomKpi]], points: dict[str, int]) -> None:
-        self._kpis = [(name, custom.base, _predicate(custom)) for name, custom in kpis]
+        self._kpis = [(name, custom.base, _Predicate(custom)) for name, custom in kpis]
         self._points = points
         self.pending: dict[Link, dict[ActKey, int]] = {}
         self._entries: dict[Link, dict[ActKey, int]] = {}
@@ -250,7 +246,7 @@ class CustomFirsts:
         self.name = name
         self.base = base
         self.by_deal = custom.base == "deals_opened"
-        self._passes = _predicate(custom)
+        self._passes = _Predicate(custom)
         self._counted: dict[str, First] = {}
 
     def flush(
@@ -295,7 +291,7 @@ class CustomDeals:
     """Custom KPIs over the deal bases that come from a deal's outcome."""
 
     def __init__(self, kpis: list[tuple[str, CustomKpi]]) -> None:
-        self._kpis = [(name, custom.base, _predicate(custom)) for name, custom in kpis]
+        self._kpis = [(name, custom.base, _Predicate(custom)) for name, custom in kpis]
         self._counted: dict[tuple[str, str], DealOutcome] = {}  # (kpi, deal) -> outcome counted
         self.pipelines = {
             name: PipelineValue(name) for name, base, _ in self._kpis if base == "pipeline_value"
