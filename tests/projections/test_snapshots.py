@@ -190,3 +190,21 @@ def test_snapshots_off_neither_load_nor_save(ch_store, rows, caplog):
     assert off.states[1].built and not loaded(caplog)
     assert ch_store.scalar("SELECT uniqExact(snapshot_id) FROM {db}.engine_snapshots") == saved
     assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
+
+
+def test_a_snapshot_that_does_not_unpickle_is_a_rebuild(ch_store, rows, caplog):
+    """Bytes garbled in the table (a bad restore, a hand edit): the newest complete snapshot has
+    valid metadata but cannot be read, so the projector rebuilds instead of failing."""
+    caplog.set_level(logging.INFO, "kpiflow.projector")
+    ch_store.insert("raw_event_log", rows, RAW_COLUMNS)
+    idle(Projector(ch_store, TZ))
+    meta = ch_store.scalar("SELECT any(meta) FROM {db}.engine_snapshots")
+    ch_store.insert(
+        "engine_snapshots",
+        [[1, "garbled", 0, 1, meta, b"\x80\x05not a pickle"]],
+        snapshots.COLUMNS,
+    )
+    rebuilt_now = idle(Projector(ch_store, TZ))
+    assert rebuilt_now.states[1].built and not loaded(caplog)
+    assert any("cannot be read" in r.getMessage() for r in caplog.records)
+    assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
