@@ -1,14 +1,16 @@
 """The Faust app: one agent ingests micro-batches, one task keeps the projections current.
 
-decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest`
+decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest` (streams/handoff.py:
+                                                               batch n written while n+1 gathers)
 raw log tail -> KPI engine -> kpi_rows ........................ task `project` (leader only)
 """
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import os
+from collections.abc import Sequence
+from typing import NoReturn
 
 import faust
 
@@ -22,6 +24,7 @@ from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
 from kpiflow.streams.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterRefused, is_refusal
 from kpiflow.streams.fault_hooks import FaultHooks
+from kpiflow.streams.handoff import Handoff
 from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.projector_loop import ProjectorLoop
 from kpiflow.streams.triage import Incoming
@@ -61,7 +64,7 @@ def _span(batch: list[Incoming]) -> str:
     return ", ".join(f"{topic}[{p}]@{min(o)}-{max(o)}" for p, o in sorted(parts.items()))
 
 
-def _exit_unacknowledged(code: int) -> None:
+def _exit_unacknowledged(code: int) -> NoReturn:
     """Leave at once, the current batch unacknowledged (no shutdown path that could ack it)."""
     logging.shutdown()
     os._exit(code)
@@ -168,43 +171,45 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         store.clone(), p.tz, p.celebrate_seconds, version_1, p.snapshot_seconds
     )
 
+    def unfinished(batch: Sequence[Incoming], exc: BaseException | None) -> NoReturn:
+        if exc is None:
+            # A stop (SIGTERM, Ctrl-C) while a batch is unfinished: leave it unacknowledged.
+            log.warning(
+                "stopped while batch %s was unfinished; exiting without acknowledging it "
+                "(it is read again at the next start)",
+                _span(batch),
+            )
+            remove_gateway_file(p.data_dir)
+            _exit_unacknowledged(EXIT_STOPPED_MID_BATCH)
+        if isinstance(exc, PoisonFloodError):
+            log.critical("%s", exc)
+            # exit without acknowledging this batch: it is read again after the fix
+            _exit_unacknowledged(EXIT_POISON)
+        log.critical(
+            "batch %s could not be processed; exiting without acknowledging it (it is read "
+            "again at the next start)",
+            _span(batch),
+            exc_info=exc,
+        )
+        _exit_unacknowledged(EXIT_BATCH_FAILED)
+
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):
-        async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
-            incoming = [
-                Incoming(
-                    e.message.value,
-                    Coordinates(e.message.topic, e.message.partition, e.message.offset),
-                    _record_ms(e.message.timestamp),
-                )
-                for e in batch
-            ]
-            try:
-                await ingest.process(incoming)
-            except asyncio.CancelledError:
-                # A stop (SIGTERM, Ctrl-C) cancels the agent mid-batch. Returning would end
-                # take_events, whose `finally` acknowledges the batch: leave unacknowledged.
-                log.warning(
-                    "stopped while batch %s was unfinished; exiting without acknowledging it "
-                    "(it is read again at the next start)",
-                    _span(incoming),
-                )
-                remove_gateway_file(p.data_dir)
-                _exit_unacknowledged(EXIT_STOPPED_MID_BATCH)
-            except PoisonFloodError as exc:
-                log.critical("%s", exc)
-                # exit without acknowledging this batch: it is read again after the fix
-                _exit_unacknowledged(EXIT_POISON)
-            except Exception:  # noqa: BLE001
-                # Letting it propagate would end take_events, whose `finally` acknowledges the
-                # batch: its offsets would be committed with nothing stored. Exit unacknowledged.
-                log.critical(
-                    "batch %s could not be processed; exiting without acknowledging it (it is read "
-                    "again at the next start)",
-                    _span(incoming),
-                    exc_info=True,
-                )
-                _exit_unacknowledged(EXIT_BATCH_FAILED)
+        # batch n is written while batch n+1 is gathered; offsets only after the write
+        handoff = Handoff(ingest.process, unfinished, app.sensors.on_message_out)
+        try:
+            async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
+                incoming = [
+                    Incoming(
+                        e.message.value,
+                        Coordinates(e.message.topic, e.message.partition, e.message.offset),
+                        _record_ms(e.message.timestamp),
+                    )
+                    for e in batch
+                ]
+                await handoff.put(batch, incoming)
+        finally:
+            await handoff.stop()
 
     @app.task
     async def project() -> None:
