@@ -45,6 +45,9 @@ class KafkaSettings(BaseSettings):
     dlq_topic: str = "sales.events.dlq"
     partitions: int = Field(6, ge=1)
     consumer_group: str = "kpiflow-worker"
+    # How long the broker may hold the worker's fetch when it has little data (Faust's own
+    # 1,500 ms made every event wait about that long; streams/kafka_transport.py)
+    fetch_max_wait_ms: int = Field(100, ge=1, le=60_000)
 
     def confluent_config(self) -> dict[str, Any]:
         """librdkafka settings for confluent-kafka clients."""

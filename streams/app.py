@@ -26,6 +26,7 @@ from kpiflow.streams.deadletter import MAX_DEAD_LETTER_BYTES, DeadLetterRefused,
 from kpiflow.streams.fault_hooks import FaultHooks
 from kpiflow.streams.handoff import Handoff
 from kpiflow.streams.ingest import IngestService
+from kpiflow.streams.kafka_transport import broker_urls, set_fetch_max_wait
 from kpiflow.streams.projector_loop import ProjectorLoop
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
@@ -100,7 +101,7 @@ def _clickhouse_http(settings: Settings, store: ClickHouseStore) -> ClickHouseHt
 
 def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
     k, p = settings.kafka, settings.pipeline
-    brokers = [f"kafka://{b.strip()}" for b in k.bootstrap_servers.split(",")]
+    brokers = broker_urls(k.bootstrap_servers)
     app = faust.App(
         k.consumer_group,
         broker=brokers,
@@ -130,6 +131,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         producer_max_request_size=MAX_DEAD_LETTER_BYTES + 64 * 1024,
         logging_config=None,
     )
+    set_fetch_max_wait(app, k.fetch_max_wait_ms)
     events_topic = app.topic(
         k.events_topic, value_serializer="raw", key_serializer="raw", internal=False
     )
