@@ -25,10 +25,32 @@ from kpiflow.streams.clickhouse_io import ClickHouseIO
 
 log = logging.getLogger("kpiflow.worker")
 
-IDLE_SECONDS = 0.2  # nothing new in the raw log
+IDLE_SECONDS = 0.2  # nothing new in the raw log: look again (sooner when nudged)
 FOLLOWER_SECONDS = 1.0  # not the leader: look again
 FAILED_SECONDS = 2.0  # a step failed: rebuild after this pause
 SYNC_EVERY = 10  # steps between looks at registered/retired definition versions
+
+
+class Wakeup:
+    """An idle wait of at most `seconds` that a nudge ends at once. A nudge while nobody waits
+    is kept for the next wait (the work it announces is not lost)."""
+
+    def __init__(self, seconds: float) -> None:
+        self.seconds = seconds
+        self._event = asyncio.Event()
+
+    def nudge(self) -> None:
+        self._event.set()
+
+    async def wait(self) -> bool:
+        """True when nudged, False when the time ran out."""
+        try:
+            await asyncio.wait_for(self._event.wait(), self.seconds)
+            nudged = True
+        except TimeoutError:
+            nudged = False
+        self._event.clear()
+        return nudged
 
 
 @dataclass
@@ -56,6 +78,12 @@ class ProjectorLoop:
         self._failure: Failure | None = None
         self._celebrate_seconds = celebrate_seconds
         self._celebrated = 0.0  # monotonic time of the last look for targets reached
+        self._wakeup = Wakeup(IDLE_SECONDS)
+
+    def nudge(self) -> None:
+        """New rows are in the raw log (this worker's ingest inserted a batch): step now
+        instead of at the next idle look. Other workers' batches are found by that look."""
+        self._wakeup.nudge()
 
     def _celebrate(self) -> None:
         """Record Master KPI targets reached (the leader only, every celebrate_seconds); a
@@ -125,4 +153,4 @@ class ProjectorLoop:
                 self._celebrated = time.monotonic()
                 await io.run(self._celebrate)
             if not applied:
-                await asyncio.sleep(IDLE_SECONDS)
+                await self._wakeup.wait()
