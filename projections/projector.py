@@ -73,16 +73,16 @@ class Projector:
     def sync_versions(self) -> None:
         """Pick up versions registered (replay) or retired since the last call."""
         if self.default is not None:
-            versions.ensure_default(self.store, self.default)
+            active = versions.active_rows(self.store, self.default)
         else:
-            versions.ensure_default(self.store)
-        active = {d.version: d for d in versions.active_versions(self.store)}
+            active = versions.active_rows(self.store)
         with self._lock:
             for number in list(self.states):
                 if number not in active:
                     del self.states[number]
-            new = [d for number, d in active.items() if number not in self.states]
-        started = {d.version: self._start(d) for d in new}  # outside the lock: may take seconds
+            new = [row for number, row in active.items() if number not in self.states]
+        # outside the lock (may take seconds); only new versions' bodies are parsed
+        started = {row["version"]: self._start(versions.load_definition(row)) for row in new}
         with self._lock:
             self.states.update(started)
 

@@ -28,7 +28,8 @@ log = logging.getLogger("kpiflow.worker")
 IDLE_SECONDS = 0.2  # nothing new in the raw log: look again (sooner when nudged)
 FOLLOWER_SECONDS = 1.0  # not the leader: look again
 FAILED_SECONDS = 2.0  # a step failed: rebuild after this pause
-SYNC_EVERY = 10  # steps between looks at registered/retired definition versions
+SYNC_SECONDS = 2.0  # between looks at registered/retired definition versions (a step may
+# come every few ms while nudged: a look per so many steps would come as often)
 
 
 class Wakeup:
@@ -129,9 +130,8 @@ class ProjectorLoop:
     async def run(self, is_leader: Callable[[], bool], should_stop: Callable[[], bool]) -> None:
         projector, io = self.projector, self.io
         was_leader = False
-        cycle = 0
+        synced = 0.0  # monotonic time of the last look at the definition versions
         while not should_stop():
-            cycle += 1
             if not is_leader():
                 if was_leader:
                     await io.run(projector.reset)  # a new leadership starts afresh
@@ -139,8 +139,10 @@ class ProjectorLoop:
                 await asyncio.sleep(FOLLOWER_SECONDS)
                 continue
             try:
-                if not was_leader or cycle % SYNC_EVERY == 0 or not projector.has_versions:
+                due = time.monotonic() - synced >= SYNC_SECONDS
+                if not was_leader or due or not projector.has_versions:
                     await io.run(projector.sync_versions)
+                    synced = time.monotonic()
                 applied = await io.run(projector.step)
                 was_leader = True
                 self._failure = None

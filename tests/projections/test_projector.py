@@ -77,3 +77,23 @@ def test_rebuild_after_a_crash_removes_rows_the_raw_log_no_longer_produces(ch_st
     set_status(ch_store, DEFAULT_DEFINITION, "live")
     run_until_idle(Projector(ch_store, UTC))
     assert weekly_qualified(ch_store) == {"2026-11-02": 1}
+
+
+def test_a_periodic_sync_reads_the_versions_once_and_parses_only_new_ones(ch_store, monkeypatch):
+    from kpiflow.projections import versions
+
+    projector = Projector(ch_store, UTC)
+    projector.sync_versions()  # registers version 1 and starts it
+    assert list(projector.states) == [1]
+    reads, parsed = [], []
+    real_list, real_load = versions.list_versions, versions.load_definition
+    monkeypatch.setattr(versions, "list_versions", lambda s: reads.append(1) or real_list(s))
+    monkeypatch.setattr(versions, "load_definition", lambda r: parsed.append(1) or real_load(r))
+    projector.sync_versions()
+    assert (len(reads), len(parsed)) == (1, 0)
+    second = DEFAULT_DEFINITION.model_copy(update={"points": {"call": 5}})
+    versions.register(ch_store, second)
+    reads.clear()
+    projector.sync_versions()
+    assert sorted(projector.states) == [1, 2]
+    assert len(parsed) == 1  # version 2 only
