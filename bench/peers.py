@@ -7,9 +7,9 @@
 
 Every peer does the worker's batch work with the project's own functions and nothing more:
 - ingest: poll a batch (KPIFLOW_BATCH_SIZE messages or KPIFLOW_BATCH_SECONDS), validate each
-  message (`events.parse_event`), build its raw-log row (`kpiflow.projections.rawlog.row`),
-  insert the batch into its own embedded ClickHouse with the batch's deduplication token, then
-  commit the batch's offsets;
+  message (`events.parse_event`), insert the batch with the worker's raw-log insert
+  (`kpiflow.projections.rawlog.insert`) into its own embedded ClickHouse with the batch's
+  deduplication token, then commit the batch's offsets;
 - ceiling: the same, plus the pure KPI engine on the batch's records (`KpiEngine.apply`,
   `take_changes`) and `projections.writer.write_changes` to `kpi_rows`, before the commit;
 - quix: the ceiling's work as a Quix Streams sink, flushed at each checkpoint (every batch-size
@@ -24,13 +24,26 @@ import json
 import logging
 import sys
 import time
+from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import DATABASE, checksum, raw_span  # noqa: E402
+
+
+@dataclass(frozen=True, slots=True)
+class Placed:
+    """An accepted event where it came from (what the worker's triage hands the insert)."""
+
+    event: Any
+    payload: str
+    topic: str
+    partition: int
+    offset: int
 
 
 class BatchWork:
@@ -60,7 +73,7 @@ class BatchWork:
     def write(self, messages: list[tuple[bytes, int, int]]) -> None:
         """`messages`: (value, partition, offset) in arrival order."""
         from kpiflow.events import InvalidEvent, parse_event
-        from kpiflow.projections.rawlog import RAW_COLUMNS, batch_token, row
+        from kpiflow.projections.rawlog import batch_token, insert
         from kpiflow.projections.records import record_from_event
         from kpiflow.projections.writer import write_changes
 
@@ -73,11 +86,11 @@ class BatchWork:
             except InvalidEvent:
                 self.invalid += 1
                 continue
-            rows.append(row(event, value.decode("utf-8"), self.topic, partition, offset))
+            rows.append(Placed(event, value.decode("utf-8"), self.topic, partition, offset))
             if self.project:
                 records.append(record_from_event(event, seq=offset))
-        if rows:
-            self.store.insert("raw_event_log", rows, RAW_COLUMNS, batch_token(self.topic, ranges))
+        if rows:  # the worker's own raw-log insert: the same sink work
+            insert(self.store, rows, batch_token(self.topic, ranges))
         if self.project and records:
             self.engine.apply(records)
             upserts, deletes = self.engine.take_changes()

@@ -35,6 +35,7 @@ class RawField:
     select: str | None = None
     decode: Callable[[list], list] | None = None
     alias: str | None = None
+    arrow: str = "string"  # the Arrow type the insert sends it as (ARROW_TYPES)
 
     @property
     def read_as(self) -> str:
@@ -76,7 +77,7 @@ EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 EVENT_FIELDS: tuple[RawField, ...] = (
     RawField("event_id", _req("event_id"), "event_id"),
     RawField("event_type", _req("event_type"), "event_type"),
-    RawField("schema_version", _req("schema_version")),
+    RawField("schema_version", _req("schema_version"), arrow="uint16"),
     RawField(
         "occurred_at",
         lambda get: get("occurred_at").astimezone(UTC),
@@ -84,6 +85,7 @@ EVENT_FIELDS: tuple[RawField, ...] = (
         "toUnixTimestamp64Micro(occurred_at)",
         _instants,
         "occurred_us",
+        "instant",
     ),
     RawField("source", _req("source"), "source"),
     RawField("rep_id", _req("rep_id"), "rep_id"),
@@ -101,6 +103,7 @@ EVENT_FIELDS: tuple[RawField, ...] = (
         "arrayStringConcat(mapKeys(mapFilter((k, v) -> v, checklist)), '\\t')",
         _checklists,
         "checklist_true",
+        "checklist",
     ),
     RawField("deal_kind", _opt("deal_kind"), "deal_kind"),
     RawField("product", _opt("product"), "product"),
@@ -161,10 +164,41 @@ def row(event: SalesEvent, payload: str, topic: str, partition: int, offset: int
     return [f.stored(get) for f in EVENT_FIELDS] + [payload, topic, partition, offset]
 
 
+def _arrow_types() -> dict[str, Any]:
+    import pyarrow as pa
+
+    return {
+        "string": pa.string(),
+        "uint16": pa.uint16(),
+        "uint32": pa.uint32(),
+        "uint64": pa.uint64(),
+        "instant": pa.timestamp("us", tz="UTC"),
+        "checklist": pa.map_(pa.string(), pa.bool_()),
+    }
+
+
+# Where the event came from, as the insert sends it.
+_PLACEMENT_ARROW = (("payload", "string"), ("topic", "string"), ("partition", "uint32"))
+_PLACEMENT_ARROW += (("offset", "uint64"),)
+
+
+def arrow_rows(placed: Sequence[Placed]):
+    """The raw-log rows of accepted events as a pyarrow Table (RAW_COLUMNS), column by column:
+    the same values as `row`, which the insert no longer serialises one by one."""
+    import pyarrow as pa
+
+    types = _arrow_types()
+    gets = [p.event.__dict__.get for p in placed]
+    arrays = [pa.array([f.stored(get) for get in gets], type=types[f.arrow]) for f in EVENT_FIELDS]
+    for name, kind in _PLACEMENT_ARROW:
+        arrays.append(pa.array([getattr(p, name) for p in placed], type=types[kind]))
+    return pa.Table.from_arrays(arrays, names=list(RAW_COLUMNS))
+
+
 def insert(store, placed: Sequence[Placed], token: str | None = None) -> None:
     """Insert accepted events into the raw log; `token` makes a retried batch a no-op."""
-    rows = [row(p.event, p.payload, p.topic, p.partition, p.offset) for p in placed]
-    store.insert("raw_event_log", rows, RAW_COLUMNS, token)
+    if placed:
+        store.insert_arrow("raw_event_log", arrow_rows(placed), token)
 
 
 def batch_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
