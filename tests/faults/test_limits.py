@@ -13,10 +13,12 @@ import os
 import random
 import subprocess
 import sys
+import time
 import uuid
 
 import pytest
 
+from kpiflow.streams.lag import consumer_lag
 from tests.faults.helpers import (
     activity,
     dead_letters_by_source,
@@ -136,11 +138,18 @@ def test_a_normal_stop_never_acknowledges_an_unfinished_batch(pipeline):
     during = valid_workload(rng, 300, start=200)
     publish(s, during)
     stuck.wait_for_log("retrying in", timeout=60)
+    # Faust gathers the next batch while the stuck one retries, and take_events has already
+    # acknowledged the stuck batch on its side; its offsets must still never be committed.
+    later = valid_workload(rng, 100, start=500)
+    publish(s, later)
+    committed_before = {p.partition: p.committed for p in consumer_lag(s)}
+    time.sleep(4)  # four of Faust's commit intervals
+    assert {p.partition: p.committed for p in consumer_lag(s)} == committed_before
     stuck.stop()  # SIGTERM, then wait
 
     restarted = pipeline.start_worker()
     restarted.wait_ready()
-    everything = before.event_ids | during.event_ids
+    everything = before.event_ids | during.event_ids | later.event_ids
     pipeline.wait_caught_up(expected_raw=len(everything))
     code, doc = run_verify(pipeline)
     assert code == 0, (differences(doc), doc)
