@@ -141,7 +141,9 @@ class WorkerProcess:
             if self.proc.poll() is not None:
                 raise AssertionError(f"worker exited with {self.proc.returncode}:\n{self.tail()}")
             state = self.pipeline.state()
-            if state and state.get("projector"):
+            # up: its projector holds versions, or reports that its steps fail (then it holds
+            # them only for the moments between a retry's start and its failure)
+            if state and (state.get("projector") or state.get("projector_failure")):
                 return
             time.sleep(0.3)
         raise AssertionError(f"worker not ready in {timeout}s:\n{self.tail()}")
