@@ -35,7 +35,7 @@ class RawField:
     select: str | None = None
     decode: Callable[[list], list] | None = None
     alias: str | None = None
-    arrow: str = "string"  # the Arrow type the insert sends it as (ARROW_TYPES)
+    arrow: str = "string"  # the Arrow type the insert sends it as (a key of `_arrow_types`)
 
     @property
     def read_as(self) -> str:
@@ -178,8 +178,9 @@ def _arrow_types() -> dict[str, Any]:
 
 
 # Where the event came from, as the insert sends it.
-_PLACEMENT_ARROW = (("payload", "string"), ("topic", "string"), ("partition", "uint32"))
-_PLACEMENT_ARROW += (("offset", "uint64"),)
+_PLACEMENT_ARROW = (
+    ("payload", "string"), ("topic", "string"), ("partition", "uint32"), ("offset", "uint64"),
+)  # fmt: skip
 
 
 def arrow_rows(placed: Sequence[Placed]):

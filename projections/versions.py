@@ -99,11 +99,6 @@ def custom_specs(store) -> dict[str, KpiSpec]:
 ACTIVE_STATUSES = ("building", "ready", "live")  # what the projector keeps up to date
 
 
-def active_versions(store) -> list[Definition]:
-    """Versions the projector must keep up to date: building, ready and live."""
-    return [load_definition(r) for r in list_versions(store) if r["status"] in ACTIVE_STATUSES]
-
-
 def active_rows(store, default: Definition = DEFAULT_DEFINITION) -> dict[int, dict[str, Any]]:
     """The rows of the active versions by number, version 1 registered first if there is
     none (`ensure_default`); one read when versions exist. Rows, not definitions: a caller

@@ -19,14 +19,16 @@ from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
 
 SCHEME = "kpiflow"
-DEFAULT_FETCH_MAX_WAIT_MS = 100
+_WAIT_ATTRIBUTE = "kpiflow_fetch_max_wait_ms"  # on the app (KafkaSettings owns the default)
 
 
 class ConsumerThread(driver.AIOKafkaConsumerThread):
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
-        # aiokafka hands this to its fetcher when the consumer starts (it has not yet)
-        consumer._fetch_max_wait_ms = fetch_max_wait_ms(self.app)
+        wait_ms = getattr(self.app, _WAIT_ATTRIBUTE, None)
+        if wait_ms is not None:  # else Faust's own value stays
+            # aiokafka hands this to its fetcher when the consumer starts (it has not yet)
+            consumer._fetch_max_wait_ms = wait_ms
         return consumer
 
 
@@ -39,10 +41,6 @@ class Transport(driver.Transport):
     Consumer = Consumer
 
 
-def fetch_max_wait_ms(app: Any) -> int:
-    return int(getattr(app, "kpiflow_fetch_max_wait_ms", DEFAULT_FETCH_MAX_WAIT_MS))
-
-
 def broker_urls(bootstrap_servers: str) -> list[str]:
     """Faust broker URLs for a bootstrap list; they select this transport."""
     TRANSPORTS.aliases[SCHEME] = f"{__name__}:Transport"
@@ -51,4 +49,4 @@ def broker_urls(bootstrap_servers: str) -> list[str]:
 
 def set_fetch_max_wait(app: Any, wait_ms: int) -> None:
     """The fetch wait of `app`'s consumer (read when the worker starts its consumer)."""
-    app.kpiflow_fetch_max_wait_ms = wait_ms
+    setattr(app, _WAIT_ATTRIBUTE, int(wait_ms))

@@ -47,3 +47,8 @@ def test_the_default_wait_is_far_below_fausts_own():
     faust_wait = _built_consumer(_app(["kafka://127.0.0.1:9092"]))
     assert faust_wait == (faust_driver.Transport, 1500)
     assert KafkaSettings.model_fields["fetch_max_wait_ms"].default == 100
+
+
+def test_without_a_configured_wait_fausts_own_stays():
+    transport, wait_ms = _built_consumer(_app(broker_urls("127.0.0.1:9092")))
+    assert (transport, wait_ms) == (Transport, 1500)
