@@ -56,6 +56,9 @@ class Projector:
         self.default = default  # version 1 when none exists yet (the worker's exchange rates)
         self.clock = RevisionClock()
         self.states: dict[int, VersionState] = {}
+        # after a step: every version built and its tail read to the end (what was visible
+        # then); no use stepping again before new rows come
+        self.caught_up = False
         # sync_versions/reset (the projector's thread) against progress (the state endpoint)
         self._lock = threading.Lock()
 
@@ -100,18 +103,24 @@ class Projector:
     def step(self) -> int:
         """One bounded unit of work: a bulk chunk of the first unbuilt version (a replay), and
         one tail batch of every built version, so live projections keep moving during a
-        replay. Returns the number of events applied (0 = idle)."""
+        replay. Returns the number of events applied (0 = idle); `caught_up` says whether
+        there is more to do right away."""
         applied = 0
+        caught_up = True
         unbuilt = [s for s in self.states.values() if not s.built]
         if unbuilt:
             applied += self._bulk_chunk(unbuilt[0])
+            caught_up = False
         for state in self.states.values():
             if state.built and state not in unbuilt:
-                applied += self._tail(state)
+                read = self._tail(state)
+                applied += read
+                caught_up = caught_up and read < TAIL_LIMIT
                 if self.snapshot_seconds and (
                     time.monotonic() - state.saved_at >= self.snapshot_seconds
                 ):
                     self._save(state)
+        self.caught_up = caught_up
         return applied
 
     def _save(self, state: VersionState) -> None:

@@ -143,7 +143,7 @@ class ProjectorLoop:
                 if not was_leader or due or not projector.has_versions:
                     await io.run(projector.sync_versions)
                     synced = time.monotonic()
-                applied = await io.run(projector.step)
+                await io.run(projector.step)
                 was_leader = True
                 self._failure = None
             except Exception as exc:  # noqa: BLE001 - keep the worker alive; the raw log is safe
@@ -154,5 +154,7 @@ class ProjectorLoop:
             if time.monotonic() - self._celebrated >= self._celebrate_seconds:
                 self._celebrated = time.monotonic()
                 await io.run(self._celebrate)
-            if not applied:
+            if projector.caught_up:
+                # new rows come with a nudge (this worker's) or are found at the idle look
+                # (other workers'): stepping again at once would only read an empty tail
                 await self._wakeup.wait()

@@ -97,3 +97,27 @@ def test_a_periodic_sync_reads_the_versions_once_and_parses_only_new_ones(ch_sto
     projector.sync_versions()
     assert sorted(projector.states) == [1, 2]
     assert len(parsed) == 1  # version 2 only
+
+
+def test_caught_up_only_once_every_version_is_built_and_its_tail_read_to_the_end(
+    ch_store, monkeypatch
+):
+    import kpiflow.projections.projector as projector_module
+
+    insert_raw(ch_store, [assessed(1, "2026-11-11T10:00:00Z")])
+    projector = Projector(ch_store, UTC)
+    projector.sync_versions()
+    projector.step()  # the bulk build of version 1 begins
+    assert projector.caught_up is False  # not built yet: step again at once
+    for _ in range(10):
+        projector.step()
+        if projector.caught_up:
+            break
+    assert projector.caught_up is True  # built, nothing new: the loop waits for a nudge
+    assert projector.progress()[1]["built"] is True
+    monkeypatch.setattr(projector_module, "TAIL_LIMIT", 2)
+    insert_raw(ch_store, [assessed(n, "2026-11-11T11:00:00Z", f"lead-{n}") for n in (2, 3, 4)], 1)
+    assert projector.step() == 2
+    assert projector.caught_up is False  # the read stopped at its limit: step again at once
+    assert projector.step() == 1
+    assert projector.caught_up is True
