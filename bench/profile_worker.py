@@ -53,11 +53,13 @@ def apply_what_if(name: str) -> None:
 
         ingest.existing_copies = lambda store, ids: {}
     elif name == "noop-process":
+        from kpiflow.projections.rawlog import Inserted
         from kpiflow.streams.ingest import IngestService
 
-        async def process(self, batch) -> None:
+        async def process(self, batch) -> Inserted:
             self.metrics.batches += 1
             self.metrics.accepted += len(batch)
+            return Inserted(None, {})  # nothing in the raw log: the projector has nothing
 
         IngestService.process = process
 

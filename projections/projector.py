@@ -12,6 +12,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import date
 from zoneinfo import ZoneInfo
@@ -20,13 +21,23 @@ from kpiflow.projections import achievements, snapshots, versions
 from kpiflow.projections.bulk import BulkBuild, apply_table
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
-from kpiflow.projections.rawlog import Tail, read_tail_table
+from kpiflow.projections.rawlog import (
+    Inserted,
+    Tail,
+    advanced,
+    read_of_inserted,
+    read_tail_table,
+)
 from kpiflow.projections.writer import RevisionClock, write_changes, write_coaching
 
 log = logging.getLogger("kpiflow.projector")
 
 BULK_CHUNK = 100_000
 TAIL_LIMIT = 50_000
+# A built version applies the batches the ingest hands it without reading them back, but reads
+# its tail at least this often anyway: that read moves the position's ingested_at window (which
+# lets ClickHouse skip old parts) and checks the raw log itself.
+READ_SECONDS = 5.0
 
 
 @dataclass
@@ -40,6 +51,10 @@ class VersionState:
     bulk: BulkBuild | None = None
     saved_at: float = 0.0  # monotonic time of the last snapshot
     saved_events: int = -1  # engine.event_count at the last snapshot
+    # per partition: the offset up to which every raw-log row is applied (at least the
+    # watermark's; past it when the last batches ended in messages the raw log does not hold)
+    covered: dict[int, int] = field(default_factory=dict)
+    read_at: float = 0.0  # monotonic time of the last tail read that found rows
 
 
 class Projector:
@@ -100,11 +115,13 @@ class Projector:
         log.info("projector: building definition version %s from the raw log", definition.version)
         return VersionState(definition, KpiEngine(definition, self.tz))
 
-    def step(self) -> int:
+    def step(self, inserted: Sequence[Inserted] = ()) -> int:
         """One bounded unit of work: a bulk chunk of the first unbuilt version (a replay), and
         one tail batch of every built version, so live projections keep moving during a
-        replay. Returns the number of events applied (0 = idle); `caught_up` says whether
-        there is more to do right away."""
+        replay. `inserted`: the batches this worker's ingest put in the raw log since the last
+        step, in order; a built version applies them as they are when they continue where it
+        stands, else it reads its tail (which holds them). Returns the number of events
+        applied (0 = idle); `caught_up` says whether there is more to do right away."""
         applied = 0
         caught_up = True
         unbuilt = [s for s in self.states.values() if not s.built]
@@ -113,7 +130,10 @@ class Projector:
             caught_up = False
         for state in self.states.values():
             if state.built and state not in unbuilt:
-                read = self._tail(state)
+                if self._continues(state, inserted):
+                    read = self._apply_inserted(state, inserted)
+                else:
+                    read = self._tail(state, inserted)
                 applied += read
                 caught_up = caught_up and read < TAIL_LIMIT
                 if self.snapshot_seconds and (
@@ -200,18 +220,69 @@ class Projector:
         if versions.live_version(self.store) is None:
             versions.promote(self.store, definition.version, "first build")
 
-    def _tail(self, state: VersionState) -> int:
+    def _tail(self, state: VersionState, inserted: Sequence[Inserted] = ()) -> int:
         table, watermark = read_tail_table(
             self.store, state.watermark, TAIL_LIMIT, bool(state.definition.kpis)
         )
+        covered = state.covered
+        for p, offset in watermark.offsets.items():
+            covered[p] = max(covered.get(p, -1), offset)
+        if table.num_rows < TAIL_LIMIT:
+            # read to the end: that holds every row of the batches inserted before the read
+            for batch in inserted:
+                for p, (_, hi) in batch.ranges.items():
+                    covered[p] = max(covered.get(p, -1), hi)
         if not table.num_rows:
             return 0
+        self._apply(state, table)
+        state.watermark = watermark
+        state.read_at = time.monotonic()
+        return table.num_rows
+
+    def _continues(self, state: VersionState, inserted: Sequence[Inserted]) -> bool:
+        """Whether the inserted batches take up where the version stands in every partition
+        they touch (nothing of the raw log in between), and no read is due."""
+        if not inserted or time.monotonic() - state.read_at >= READ_SECONDS:
+            return False
+        covered = dict(state.covered)
+        for batch in inserted:
+            for p, (lo, hi) in batch.ranges.items():
+                if lo > covered.get(p, -1) + 1:
+                    return False
+                covered[p] = max(covered.get(p, -1), hi)
+        return True
+
+    def _apply_inserted(self, state: VersionState, inserted: Sequence[Inserted]) -> int:
+        """Apply the inserted batches as the tail read would return them: the rows past what
+        is applied (a batch read again after a rebalance holds rows applied before), in
+        (partition, offset) order. The watermark's ingested_at stays: ClickHouse stamped it."""
+        import pyarrow as pa
+        import pyarrow.compute as pc
+
+        attributes = bool(state.definition.kpis)
+        covered = state.covered
+        tables = []
+        for batch in inserted:
+            if batch.rows is not None and batch.rows.num_rows:
+                read = read_of_inserted(batch.rows, attributes)
+                partitions = read.column("partition").to_pylist()
+                after = pa.array([covered.get(p, -1) for p in partitions], type=pa.int64())
+                tables.append(read.filter(pc.greater(read.column("seq").cast(pa.int64()), after)))
+            for p, (_, hi) in batch.ranges.items():
+                covered[p] = max(covered.get(p, -1), hi)
+        tables = [t for t in tables if t.num_rows]
+        if not tables:
+            return 0
+        table = pa.concat_tables(tables).sort_by([("partition", "ascending"), ("seq", "ascending")])
+        self._apply(state, table)
+        state.watermark = Tail(advanced(state.watermark.offsets, table), state.watermark.newest_us)
+        return table.num_rows
+
+    def _apply(self, state: VersionState, table) -> None:
         apply_table(state.engine, table)
         upserts, deletes = state.engine.take_changes()
         write_changes(self.store, state.definition.version, upserts, deletes, self.clock)
         self._write_coaching(state)
-        state.watermark = watermark
-        return table.num_rows
 
     def _write_coaching(self, state: VersionState, *, rebuilt: bool = False) -> None:
         """The coaching facts of the deals that changed. After a rebuild from the whole raw log,

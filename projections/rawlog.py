@@ -196,10 +196,60 @@ def arrow_rows(placed: Sequence[Placed]):
     return pa.Table.from_arrays(arrays, names=list(RAW_COLUMNS))
 
 
-def insert(store, placed: Sequence[Placed], token: str | None = None) -> None:
-    """Insert accepted events into the raw log; `token` makes a retried batch a no-op."""
-    if placed:
-        store.insert_arrow("raw_event_log", arrow_rows(placed), token)
+def insert(store, placed: Sequence[Placed], token: str | None = None):
+    """Insert accepted events into the raw log; `token` makes a retried batch a no-op. Returns
+    the rows inserted (`arrow_rows`), None when there were none."""
+    if not placed:
+        return None
+    table = arrow_rows(placed)
+    store.insert_arrow("raw_event_log", table, token)
+    return table
+
+
+@dataclass(frozen=True)
+class Inserted:
+    """A batch the ingest put in the raw log: its rows as inserted (`arrow_rows`, None when it
+    had none) and, per partition, the range of offsets it consumed. The range includes what the
+    batch did not insert (dead letters, copies of events already held): no row of the raw log
+    at those offsets is missing from `rows` but a copy of a message the batch dropped."""
+
+    rows: Any
+    ranges: dict[int, tuple[int, int]]
+
+
+def inserted(rows, ranges: dict[int, tuple[int, int]]) -> Inserted:
+    """An `Inserted` of a batch's rows (`insert`'s return) that keeps only the columns the
+    engine's read uses: not the payloads, the bulk of a row, held until the next step."""
+    keep = [f.name for f in RECORD_FIELDS] + ["partition"]
+    return Inserted(rows.select(keep) if rows is not None else None, ranges)
+
+
+def _true_keys(checklists: list) -> list[str]:
+    # the select of the checklist column (arrayStringConcat of the true keys), in Python
+    return ["\t".join(k for k, v in pairs if v) if pairs else "" for pairs in checklists]
+
+
+def read_of_inserted(table, attributes: bool = True):
+    """What `read_tail_table` returns for rows as inserted (an `arrow_rows` table), without
+    asking ClickHouse: the engine's read plus partition, in (partition, offset) order. Not
+    ingested_us: ClickHouse stamps that at the insert."""
+    import pyarrow as pa
+
+    columns, names = [], []
+    for f in RECORD_FIELDS:
+        column = table.column(f.name)
+        if f.name == "occurred_at":
+            column = column.cast(pa.int64())  # toUnixTimestamp64Micro
+        elif f.name == "checklist":
+            column = pa.array(_true_keys(column.to_pylist()), type=pa.string())
+        elif f.name in ATTRIBUTE_COLUMNS and not attributes:
+            column = pa.array([""] * table.num_rows, type=pa.string())
+        columns.append(column)
+        names.append(f.read_as)
+    columns.append(table.column("partition"))
+    names.append("partition")
+    read = pa.table(columns, names=names)
+    return read.sort_by([("partition", "ascending"), ("seq", "ascending")])
 
 
 def batch_token(topic: str, ranges: dict[int, tuple[int, int]]) -> str:
@@ -287,7 +337,8 @@ def _read_after(store, after: Tail, limit: int, attributes: bool, where: str, pa
     )
 
 
-def _advanced(offsets: dict[int, int], table) -> dict[int, int]:
+def advanced(offsets: dict[int, int], table) -> dict[int, int]:
+    """Per-partition offsets moved past the rows of `table` (a read with partition and seq)."""
     out = dict(offsets)
     if table.num_rows:
         for p, o in zip(
@@ -309,7 +360,7 @@ def read_range(
     """Rows past `after` that pass `where` (SQL of constants and bound `params`), in arrival
     order per partition, at most `limit`; and the position after them."""
     table = _read_after(store, after, limit, attributes, where, params or {})
-    return list(records_from_arrow(table)), Tail(_advanced(after.offsets, table), after.newest_us)
+    return list(records_from_arrow(table)), Tail(advanced(after.offsets, table), after.newest_us)
 
 
 def read_tail_table(store, tail: Tail, limit: int = 50_000, attributes: bool = True):
@@ -333,7 +384,7 @@ def read_tail_table(store, tail: Tail, limit: int = 50_000, attributes: bool = T
         # its ingested_at is at most one insert's duration before the newest row read here.
         batch_newest = max(table.column("ingested_us").to_pylist())
         newest = batch_newest if newest is None else max(newest, batch_newest)
-    return table, Tail(_advanced(tail.offsets, table), newest)
+    return table, Tail(advanced(tail.offsets, table), newest)
 
 
 def terminal_index(store) -> dict[str, tuple[datetime, int, int]]:

@@ -195,14 +195,14 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         )
         _exit_unacknowledged(EXIT_BATCH_FAILED)
 
-    async def written_then_nudge(batch: Sequence[Incoming]) -> None:
-        await ingest.process(batch)
-        projecting.nudge()  # the projector steps now, not at its next idle look
+    async def written_then_handed(batch: Sequence[Incoming]) -> None:
+        inserted = await ingest.process(batch)
+        projecting.hand(inserted)  # the projector steps now, without reading the batch back
 
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):
         # batch n is written while batch n+1 is gathered; offsets only after the write
-        handoff = Handoff(written_then_nudge, unfinished, app.sensors.on_message_out)
+        handoff = Handoff(written_then_handed, unfinished, app.sensors.on_message_out)
         try:
             async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
                 incoming = [

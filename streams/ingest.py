@@ -16,10 +16,12 @@ from kpiflow.errors import PoisonFloodError
 from kpiflow.events.rates import ExchangeRates
 from kpiflow.projections import deadletters, rawlog
 from kpiflow.projections.rawlog import (
+    Inserted,
     batch_token,
     existing_copies,
     id_prefix,
     id_prefixes,
+    inserted,
     terminal_index,
 )
 from kpiflow.streams.clickhouse_io import ClickHouseIO
@@ -106,7 +108,8 @@ class IngestService:
             k += 1
         return out
 
-    async def process(self, batch: Sequence[Incoming]) -> None:
+    async def process(self, batch: Sequence[Incoming]) -> Inserted:
+        """Triage, dead letters, raw-log insert; returns what the batch put in the raw log."""
         await self.load_state()
         if self.crash_at is not None:
             self.hooks.crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
@@ -137,9 +140,10 @@ class IngestService:
                     await self._keep_dead_letter(rejected, refused)
         if self.crash_at is not None:
             self.hooks.crash_if("before_insert", self.metrics.batches + 1)
+        rows = None
         if result.accepted:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
-            await self.io.run_retrying(
+            rows = await self.io.run_retrying(
                 f"raw-log insert of {len(result.accepted)} rows ({token})",
                 self._insert,
                 result.accepted,
@@ -154,11 +158,12 @@ class IngestService:
         m.accepted += len(result.accepted)
         m.rejected += len(result.rejected)
         m.duplicates += result.duplicates
+        return inserted(rows, result.ranges)
 
-    def _insert(self, accepted, token: str | None) -> None:
+    def _insert(self, accepted, token: str | None):
         if self.hooks.store_down:
             self.hooks.refuse_insert()
-        rawlog.insert(self.io.store, accepted, token)
+        return rawlog.insert(self.io.store, accepted, token)
 
     async def _queue_dead_letter(self, rejected: Rejected) -> Awaitable[None] | None:
         """To the dead-letter topic (its delivery, to await); if the topic refuses the record

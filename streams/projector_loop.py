@@ -21,11 +21,13 @@ from zoneinfo import ZoneInfo
 
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.projector import Projector
+from kpiflow.projections.rawlog import Inserted
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 
 log = logging.getLogger("kpiflow.worker")
 
 IDLE_SECONDS = 0.2  # nothing new in the raw log: look again (sooner when nudged)
+MAX_HANDED = 16  # batches handed over and not stepped yet; more: drop them, the tail has them
 FOLLOWER_SECONDS = 1.0  # not the leader: look again
 FAILED_SECONDS = 2.0  # a step failed: rebuild after this pause
 SYNC_SECONDS = 2.0  # between looks at registered/retired definition versions (a step may
@@ -80,10 +82,16 @@ class ProjectorLoop:
         self._celebrate_seconds = celebrate_seconds
         self._celebrated = 0.0  # monotonic time of the last look for targets reached
         self._wakeup = Wakeup(IDLE_SECONDS)
+        self._handed: list[Inserted] = []  # by the ingest, for the next step (event loop only)
 
-    def nudge(self) -> None:
-        """New rows are in the raw log (this worker's ingest inserted a batch): step now
-        instead of at the next idle look. Other workers' batches are found by that look."""
+    def hand(self, inserted: Inserted) -> None:
+        """This worker's ingest put a batch in the raw log: the next step applies it without
+        reading it back when it continues where the projections stand, and steps now instead
+        of at the next idle look (which finds other workers' batches). Dropping handed batches
+        loses nothing: the step then reads the raw log, which holds them."""
+        if len(self._handed) >= MAX_HANDED:  # the projector is busy (a replay's bulk build)
+            self._handed.clear()
+        self._handed.append(inserted)
         self._wakeup.nudge()
 
     def _celebrate(self) -> None:
@@ -133,6 +141,7 @@ class ProjectorLoop:
         synced = 0.0  # monotonic time of the last look at the definition versions
         while not should_stop():
             if not is_leader():
+                self._handed.clear()  # a follower projects nothing
                 if was_leader:
                     await io.run(projector.reset)  # a new leadership starts afresh
                 was_leader = False
@@ -143,7 +152,8 @@ class ProjectorLoop:
                 if not was_leader or due or not projector.has_versions:
                     await io.run(projector.sync_versions)
                     synced = time.monotonic()
-                await io.run(projector.step)
+                handed, self._handed = self._handed, []
+                await io.run(projector.step, handed)
                 was_leader = True
                 self._failure = None
             except Exception as exc:  # noqa: BLE001 - keep the worker alive; the raw log is safe

@@ -7,6 +7,8 @@ from __future__ import annotations
 import json
 from dataclasses import dataclass
 
+import pytest
+
 from kpiflow.events import SalesEvent, parse_event
 from kpiflow.projections import rawlog
 
@@ -99,3 +101,48 @@ def test_a_repeated_batch_with_its_token_is_stored_once(ch_store):
 def test_an_empty_batch_inserts_nothing(ch_store):
     rawlog.insert(ch_store, [], None)
     assert ch_store.rows("SELECT count() AS n FROM {db}.raw_event_log")[0]["n"] == 0
+
+
+def _placed_quarter() -> list[Placed]:
+    """A simulated quarter's every kind of event (first few hundred), spread over partitions in
+    an order that is not (partition, offset): the read must sort them."""
+    from datetime import date
+
+    from kpiflow.streams.simulator import OrgConfig, simulate_history
+
+    activities, others = [], []
+    for e in simulate_history(OrgConfig(start=date(2026, 7, 1))):
+        kind = activities if e["event_type"] == "activity.logged" else others
+        if len(kind) < 400:
+            kind.append(e)
+    events = [e for pair in zip(activities, others, strict=True) for e in pair] + EVENTS
+    placed, offsets = [], [0, 0, 0]
+    for i, e in enumerate(events):
+        partition = (i * 7) % 3
+        text = json.dumps(e, ensure_ascii=False)
+        placed.append(Placed(parse_event(text, "EUR"), text, "sales.events", partition, 0))
+        placed[-1].offset = 100 + offsets[partition]
+        offsets[partition] += 1
+    return placed
+
+
+@pytest.mark.parametrize("attributes", [True, False])
+def test_the_read_of_inserted_rows_is_what_the_tail_reads_back(ch_store, attributes):
+    placed = _placed_quarter()
+    assert {p.event.event_type for p in placed} >= {
+        "activity.logged",
+        "lead.created",
+        "lead.qualification_assessed",
+        "deal.opened",
+        "deal.stage_changed",
+    }
+    inserted = rawlog.insert(ch_store, placed, None)
+    read, _ = rawlog.read_tail_table(ch_store, rawlog.Tail({}), 10_000, attributes)
+    fed = rawlog.read_of_inserted(rawlog.inserted(inserted, {}).rows, attributes)
+    names = [f.read_as for f in rawlog.RECORD_FIELDS] + ["partition"]
+    assert fed.column_names == names
+    assert fed.num_rows == read.num_rows == len(placed)
+    for name in names:
+        assert fed.column(name).to_pylist() == read.column(name).to_pylist(), name
+    # and the engine's records of both are equal, field by field
+    assert list(rawlog.records_from_arrow(fed)) == list(rawlog.records_from_arrow(read))
