@@ -8,7 +8,9 @@
   rebuild, latency at 2,000 events/s for 60 s);
 - bench/replay_bench.py --events 1000000 (bulk rebuild and replay at 1M, no Kafka);
 - bench/restart_bench.py --events 1000000 5000000 (worker restart to projections current and its
-  memory: from a snapshot vs the rebuild).
+  memory: from a snapshot vs the rebuild);
+- bench/projector_step_bench.py (the projector's step per live batch: handed by the ingest vs
+  read back from the raw log; no Kafka).
 `--quick` runs the first two with 100,000 events and 20 s of latency, and the restarts at 1M
 only. Each benchmark runs
 as its own process; the figures go to bench/results/latest.json (the directory is ignored by
@@ -44,7 +46,11 @@ def run(script: str, args: list[str]) -> dict:
 
 
 def summary_rows(
-    ingest: dict, e2e: dict, restart: dict | None = None, replay: dict | None = None
+    ingest: dict,
+    e2e: dict,
+    restart: dict | None = None,
+    replay: dict | None = None,
+    step: dict | None = None,
 ) -> list[dict]:
     """One row per figure: value, the baseline measured in the same run, their ratio, the aim."""
     rows = [
@@ -179,6 +185,17 @@ def summary_rows(
                     "aim": "<= 1 (no queue)",
                 }
             )
+    if step:
+        rows.append(
+            {
+                "figure": "projector step per live batch (1,000 events), ms",
+                "value": step["handed"]["median_ms"],
+                "baseline": "the same step reading the batch back",
+                "baseline_value": step["read back"]["median_ms"],
+                "ratio": step["ratio_median"],
+                "aim": "",
+            }
+        )
     for size, r in (restart or {}).items():
         n = f"{int(size) / 1e6:g}M"
         rows.append(
@@ -254,7 +271,8 @@ def main(argv: list[str] | None = None) -> None:
         replay = run("replay_bench.py", ["--events", "1000000"])
         sizes = ["1000000"] if args.quick else ["1000000", "5000000"]
         restart = run("restart_bench.py", ["--events", *sizes, "--bootstrap", bootstrap])
-    rows = summary_rows(ingest, e2e, restart, replay)
+    step = run("projector_step_bench.py", [])
+    rows = summary_rows(ingest, e2e, restart, replay, step)
     print()
     print(
         f"summary ({started:%Y-%m-%d %H:%M} UTC, {os.cpu_count()} cores, "
@@ -273,6 +291,7 @@ def main(argv: list[str] | None = None) -> None:
             "e2e": e2e,
             "restart": restart,
             "replay": replay,
+            "projector_step": step,
         },
     )
     print(f"\nwritten to {args.json}")
