@@ -3,9 +3,9 @@
 It feeds the pure KPI engine micro-batches: the batches this worker's ingest hands it as they
 were inserted, when they continue where a version stands, else the raw event log's tail by
 (partition, offset); a version it has not built yet is first rebuilt from the whole raw log in
-chunks (the same engine, fed in bulk). Every step does a bounded amount of work, so ingestion is never blocked
-for long. The projections are a function of the raw log: after a crash, the projector starts
-over from it, so nothing the raw log holds is lost or counted twice.
+chunks (the same engine, fed in bulk). Every step does a bounded amount of work, so ingestion
+is never blocked for long. The projections are a function of the raw log: after a crash, the
+projector starts over from it, so nothing the raw log holds is lost or counted twice.
 """
 
 from __future__ import annotations
