@@ -19,7 +19,6 @@ import sys
 import tempfile
 import time
 import zlib
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -38,15 +37,7 @@ from bench.common import (  # noqa: E402
     say,
     write_json,
 )
-
-
-@dataclass
-class Placed:
-    event: object
-    payload: str
-    topic: str
-    partition: int
-    offset: int
+from bench.peers import Placed  # noqa: E402
 
 
 def percentile(values: list[float], q: float) -> float:

@@ -7,28 +7,19 @@ from __future__ import annotations
 
 import json
 import zlib
-from dataclasses import dataclass
 from datetime import date
 
 import pytest
 
 import kpiflow.projections.projector as projector_module
-from kpiflow.events import SalesEvent, parse_event
+from kpiflow.events import parse_event
 from kpiflow.projections import rawlog
 from kpiflow.projections.projector import Projector
 from kpiflow.streams.simulator import OrgConfig, simulate_history
+from tests.projections.test_rawlog_insert import Placed
 from tests.projections.test_snapshots import TZ, coaching, rebuilt, stored
 
 PARTITIONS = 3
-
-
-@dataclass
-class Placed:
-    event: SalesEvent
-    payload: str
-    topic: str
-    partition: int
-    offset: int
 
 
 def consumed() -> list[Placed | tuple[int, int]]:
