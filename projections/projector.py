@@ -41,6 +41,12 @@ TAIL_LIMIT = 50_000
 READ_SECONDS = 5.0
 
 
+def _cover(covered: dict[int, int], ranges: dict[int, tuple[int, int]]) -> None:
+    """Move `covered` (partition -> offset) past a batch's consumed offset ranges."""
+    for p, (_, hi) in ranges.items():
+        covered[p] = max(covered.get(p, -1), hi)
+
+
 @dataclass
 class VersionState:
     definition: Definition
@@ -231,8 +237,7 @@ class Projector:
         if table.num_rows < TAIL_LIMIT:
             # read to the end: that holds every row of the batches inserted before the read
             for batch in inserted:
-                for p, (_, hi) in batch.ranges.items():
-                    covered[p] = max(covered.get(p, -1), hi)
+                _cover(covered, batch.ranges)
         if not table.num_rows:
             return 0
         self._apply(state, table)
@@ -247,10 +252,9 @@ class Projector:
             return False
         covered = dict(state.covered)
         for batch in inserted:
-            for p, (lo, hi) in batch.ranges.items():
-                if lo > covered.get(p, -1) + 1:
-                    return False
-                covered[p] = max(covered.get(p, -1), hi)
+            if any(lo > covered.get(p, -1) + 1 for p, (lo, _) in batch.ranges.items()):
+                return False
+            _cover(covered, batch.ranges)
         return True
 
     def _apply_inserted(self, state: VersionState, inserted: Sequence[Inserted]) -> int:
@@ -269,8 +273,7 @@ class Projector:
                 partitions = read.column("partition").to_pylist()
                 after = pa.array([covered.get(p, -1) for p in partitions], type=pa.int64())
                 tables.append(read.filter(pc.greater(read.column("seq").cast(pa.int64()), after)))
-            for p, (_, hi) in batch.ranges.items():
-                covered[p] = max(covered.get(p, -1), hi)
+            _cover(covered, batch.ranges)
         tables = [t for t in tables if t.num_rows]
         if not tables:
             return 0
