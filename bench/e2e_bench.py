@@ -41,6 +41,7 @@ if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from bench.common import (  # noqa: E402
+    BATCH_SECONDS,
     PARTITIONS,
     WorkerProcess,
     add_common_options,
@@ -391,6 +392,8 @@ def stages(store, published_wall: dict[str, float], visible: dict[str, float]) -
 def measure(bootstrap: str, work: Path, args) -> dict:
     tag = new_tag()
     env = pipeline_env(bootstrap, work / "worker", tag)
+    if args.batch_seconds is not None:  # every contender batches alike (common.run_peer)
+        env["KPIFLOW_BATCH_SECONDS"] = str(args.batch_seconds)
     settings = settings_for(env)
     k = settings.kafka
     create_topics(bootstrap, {k.events_topic: PARTITIONS, k.dlq_topic: 1})
@@ -403,6 +406,7 @@ def measure(bootstrap: str, work: Path, args) -> dict:
         "activities": published.activities,
         "partitions": PARTITIONS,
         "batch_size": settings.pipeline.batch_size,
+        "batch_seconds": settings.pipeline.batch_seconds,
         "timezone": settings.pipeline.timezone,
         "load_average": {},
     }
@@ -581,6 +585,11 @@ def main(argv: list[str] | None = None) -> dict | None:
     parser.add_argument("--markers-per-second", type=float, default=5.0)
     parser.add_argument(
         "--poll-interval", type=float, default=0.1, help="seconds between kpi_values polls"
+    )
+    parser.add_argument(
+        "--batch-seconds",
+        type=float,
+        help=f"the micro-batch wait of the worker and the peers (default {BATCH_SECONDS})",
     )
     parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams peer")
     parser.add_argument(
