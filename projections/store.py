@@ -40,6 +40,7 @@ class ClickHouseStore:
         # table functions such as file(), url() or remote()); the worker's gateway reads so.
         self.read_only = read_only
         self._read = {"readonly": 1} if read_only else {}
+        self._insert_contexts: dict[tuple[str, tuple[str, ...]], Any] = {}
         kwargs: dict[str, Any] = {"dsn": dsn}
         if not dsn.startswith("chdb:"):
             kwargs["password"] = password or ""
@@ -119,6 +120,7 @@ class ClickHouseStore:
 
     def command(self, sql: str, params: dict[str, Any] | None = None) -> None:
         self._writable()
+        self._insert_contexts.clear()  # DDL may change what the cached inserts were built for
         self.client.command(self.sql(sql), parameters=params or None)
 
     def insert(
@@ -131,10 +133,26 @@ class ClickHouseStore:
         self._writable()
         if not rows:
             return
-        settings = {"insert_deduplication_token": token} if token else None
-        self.client.insert(
-            f"{self.database}.{ident(table)}", rows, column_names=list(columns), settings=settings
-        )
+        ctx = self._insert_context(table, columns)
+        ctx.settings = {"insert_deduplication_token": token} if token else {}
+        try:
+            self.client.insert(data=rows, context=ctx)
+        except BaseException:
+            # the table may have changed under the cached column types: describe it afresh
+            self._insert_contexts.pop((table, tuple(columns)), None)
+            raise
+
+    def _insert_context(self, table: str, columns: Sequence[str]):
+        """clickhouse-connect's insert context (the column types it asks the table for), kept
+        per table and column list: building it runs a DESCRIBE, about 1-4 ms per insert."""
+        key = (table, tuple(columns))
+        ctx = self._insert_contexts.get(key)
+        if ctx is None:
+            ctx = self.client.create_insert_context(
+                f"{self.database}.{ident(table)}", column_names=list(columns)
+            )
+            self._insert_contexts[key] = ctx
+        return ctx
 
     def insert_arrow(self, table: str, data, token: str | None = None) -> None:
         """Insert a pyarrow Table (columns named as the table's); Arrow serialises it in C++,
