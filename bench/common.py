@@ -10,6 +10,7 @@ seen from outside is timed exactly like a peer that times itself.
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import os
 import shutil
@@ -45,6 +46,17 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def require_quix(skip: bool) -> None:
+    """Stop before any work when the Quix Streams peer is wanted but not installed."""
+    if skip or importlib.util.find_spec("quixstreams") is not None:
+        return
+    raise SystemExit(
+        "the Quix Streams peer needs quixstreams, which is not installed here: pass --skip-quix, "
+        "or install it as docs/benchmarks.md 'How to run' says (pip install -e '.[bench]' "
+        "changes three of the project's pins)"
+    )
 
 
 def say(message: str) -> None:

@@ -56,6 +56,7 @@ from bench.common import (  # noqa: E402
     quarter_config,
     ratio,
     raw_span,
+    require_quix,
     run_peer,
     say,
     settings_for,
@@ -597,6 +598,7 @@ def main(argv: list[str] | None = None) -> dict | None:
     )
     add_common_options(parser)
     args = parser.parse_args(argv)
+    require_quix(args.skip_quix)
     with work_dir(args.keep) as work, kafka_broker(args.bootstrap, work) as bootstrap:
         figures = measure(bootstrap, work, args)
     report(figures)

@@ -31,7 +31,16 @@ from pathlib import Path
 if __package__ in (None, ""):
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from bench.common import REPO, RESULTS_DIR, kafka_broker, load_average, say, work_dir, write_json  # noqa: E402
+from bench.common import (  # noqa: E402
+    REPO,
+    RESULTS_DIR,
+    kafka_broker,
+    load_average,
+    require_quix,
+    say,
+    work_dir,
+    write_json,
+)
 
 
 def run(script: str, args: list[str]) -> dict:
@@ -244,9 +253,10 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--quick", action="store_true", help="100k events, 20 s of latency")
     parser.add_argument("--bootstrap", help="use this running broker instead of starting one")
-    parser.add_argument("--skip-quix", action="store_true")
+    parser.add_argument("--skip-quix", action="store_true", help="no Quix Streams peer")
     parser.add_argument("--json", type=Path, default=RESULTS_DIR / "latest.json")
     args = parser.parse_args(argv)
+    require_quix(args.skip_quix)
     ingest_events = 100_000 if args.quick else 200_000
     e2e_events = 100_000 if args.quick else 1_000_000
     latency_seconds = 20 if args.quick else 60
