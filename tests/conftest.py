@@ -14,8 +14,13 @@ from pathlib import Path
 
 import pytest
 
-_SESSION_CHDB = Path(tempfile.mkdtemp(prefix="kpiflow-test-chdb-"))
-os.environ.setdefault("KPIFLOW_TEST_CHDB_DSN", f"chdb://{_SESSION_CHDB}")
+# KPIFLOW_TEST_CHDB_DSN given by the caller is used as it is. Otherwise each test process gets
+# a path of its own: with `pytest -n 2` the xdist workers inherit the variable from the
+# controller's import of this file, and two processes cannot open one path.
+if os.environ.get("KPIFLOW_TEST_CHDB_DEFAULT") or not os.environ.get("KPIFLOW_TEST_CHDB_DSN"):
+    _SESSION_CHDB = Path(tempfile.mkdtemp(prefix="kpiflow-test-chdb-"))
+    os.environ["KPIFLOW_TEST_CHDB_DSN"] = f"chdb://{_SESSION_CHDB}"
+    os.environ["KPIFLOW_TEST_CHDB_DEFAULT"] = "1"
 
 
 @pytest.fixture(scope="session")
