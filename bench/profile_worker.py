@@ -191,7 +191,11 @@ def summary(out: Path, top: int = 18, profiles: bool = True) -> str:
     for name, c in sorted(calls["queries"].items(), key=lambda kv: -kv[1]["seconds"])[:12]:
         lines.append(f"  {c['seconds']:>8.2f} s {c['count']:>6}x  {name}")
     for name in ("loop", "clickhouse") if profiles else ():
-        stats = pstats.Stats(str(out / f"{name}.pstats"))
+        try:
+            stats = pstats.Stats(str(out / f"{name}.pstats"))
+        except TypeError:  # nothing ran on that thread (the no-op what-if's ClickHouse thread)
+            lines.append(f"\n{name} thread: no calls profiled")
+            continue
         total = stats.total_tt
         lines.append(f"\n{name} thread, top functions by own time (total profiled {total:.1f} s):")
         rows = sorted(stats.stats.items(), key=lambda kv: -kv[1][2])[:top]

@@ -138,6 +138,10 @@ class PipelineSettings(BaseSettings):
         description="seconds between snapshots of the projector's state (restarts read only "
         "the raw log after the last one); 0: off, every restart rebuilds",
     )
+    event_loop: Literal["uvloop", "asyncio"] = Field(
+        "uvloop",
+        description="the worker's event loop: uvloop (faster per message), or asyncio's own",
+    )
 
     @field_validator("timezone")
     @classmethod

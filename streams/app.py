@@ -7,6 +7,7 @@ raw log tail -> KPI engine -> kpi_rows ........................ task `project` (
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 from collections.abc import Sequence
@@ -216,6 +217,12 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
                 await handoff.put(batch, incoming)
         finally:
             await handoff.stop()
+
+    @app.task
+    async def announce() -> None:
+        # here, not before the worker starts: Faust sets up the log handlers when it starts
+        log.info("settings: %s", settings.redacted())
+        log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
 
     @app.task
     async def project() -> None:

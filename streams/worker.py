@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import os
 
@@ -10,8 +11,29 @@ from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
 from kpiflow.streams import log_flood
 
+log = logging.getLogger("kpiflow.worker")
+
+
+def use_event_loop(name: str) -> str:
+    """Make the event loops created from now on `name`'s (before the app and its loop exist);
+    returns the one in use. uvloop missing (an install without it): asyncio's, with a warning."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            log.warning(
+                "KPIFLOW_EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop); "
+                "using asyncio's event loop"
+            )
+            return "asyncio"
+        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+        return "uvloop"
+    asyncio.set_event_loop_policy(None)  # asyncio's default
+    return "asyncio"
+
 
 def run_worker(settings: Settings, loglevel: str = "info") -> None:
+    use_event_loop(settings.pipeline.event_loop)
     from faust.worker import Worker
 
     from kpiflow.streams.app import create_app
@@ -33,6 +55,5 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     app = create_app(settings, store)
     log_flood.install()  # a broker that is away: a few lines, not thousands
     logging.getLogger("kpiflow").setLevel(loglevel.upper())
-    logging.getLogger("kpiflow").info("settings: %s", settings.redacted())
     worker = Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

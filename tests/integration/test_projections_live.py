@@ -118,6 +118,7 @@ def test_live_path_equals_bulk_rebuild(pipeline):
     messages = noisy_quarter()
     worker = pipeline.start_worker(KPIFLOW_BATCH_SIZE="400")
     worker.wait_ready()
+    worker.wait_for_log("event loop: uvloop", timeout=5)  # the default loop is the one checked
     publish(pipeline, messages)
     pipeline.wait_caught_up(expected_raw=accepted_count(messages))
     assert_same(live_rows(pipeline, 1), expected_rows(messages, DEFAULT_DEFINITION))
