@@ -25,9 +25,9 @@ def use_event_loop(name: str) -> str:
                 "KPIFLOW_EVENT_LOOP=uvloop but uvloop is not installed (pip install uvloop); "
                 "using asyncio's event loop"
             )
-            return "asyncio"
-        asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
-        return "uvloop"
+        else:
+            asyncio.set_event_loop_policy(uvloop.EventLoopPolicy())
+            return "uvloop"
     asyncio.set_event_loop_policy(None)  # asyncio's default
     return "asyncio"
 

@@ -38,6 +38,7 @@ def test_uvloop_is_the_default_and_asyncio_can_be_chosen(monkeypatch):
 
 
 def test_uvloop_missing_falls_back_to_asyncio_and_says_so(monkeypatch, caplog):
+    assert use_event_loop("uvloop") == "uvloop"  # then uvloop goes missing: the default is back
     monkeypatch.setitem(sys.modules, "uvloop", None)  # `import uvloop` raises ImportError
     with caplog.at_level(logging.WARNING, logger="kpiflow.worker"):
         assert use_event_loop("uvloop") == "asyncio"
