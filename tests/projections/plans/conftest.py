@@ -1,14 +1,11 @@
 """Fixtures for the plan tests.
 
-chdb opens ONE data path per process: the path is made once per test session (shared with the
-rest of the suite through KPIFLOW_TEST_CHDB_DSN, which tests/conftest.py sets) and every test
-gets its own database in it.
+chdb opens ONE data path per process: the plan tests use the suite's (`chdb_dsn`,
+tests/conftest.py), each test a database of its own in it.
 """
 
 from __future__ import annotations
 
-import os
-import tempfile
 import textwrap
 import uuid
 from pathlib import Path
@@ -16,22 +13,13 @@ from pathlib import Path
 import pytest
 
 
-@pytest.fixture(scope="session")
-def plans_chdb_dsn() -> str:
-    dsn = os.environ.get("KPIFLOW_TEST_CHDB_DSN")
-    if not dsn:
-        dsn = f"chdb://{tempfile.mkdtemp(prefix='kpiflow-test-chdb-')}"
-        os.environ["KPIFLOW_TEST_CHDB_DSN"] = dsn
-    return dsn
-
-
 @pytest.fixture
-def plan_store(plans_chdb_dsn):
+def plan_store(chdb_dsn):
     """A migrated store on a fresh database of the session's embedded ClickHouse."""
     from kpiflow.projections.migrate import apply_migrations
     from kpiflow.projections.store import ClickHouseStore
 
-    store = ClickHouseStore(plans_chdb_dsn, f"plans_{uuid.uuid4().hex[:12]}")
+    store = ClickHouseStore(chdb_dsn, f"plans_{uuid.uuid4().hex[:12]}")
     apply_migrations(store)
     yield store
     store.command("DROP DATABASE IF EXISTS {db}")
