@@ -37,7 +37,7 @@ class Envelope(BaseModel):
     @classmethod
     def _nulls_are_absent(cls, data: object) -> object:
         """An optional field that is null is absent; a required one then fails as missing."""
-        if isinstance(data, dict):
+        if isinstance(data, dict) and None in data.values():  # a JSON value equals None
             return {key: value for key, value in data.items() if value is not None}
         return data
 

@@ -22,6 +22,7 @@ EARLIEST_OCCURRED_AT = datetime(2000, 1, 1, tzinfo=UTC)
 MAX_AHEAD = timedelta(days=7)  # occurred_at after the moment kpiflow first receives the event
 AMOUNT_INTEGER_DIGITS = 15
 AMOUNT_FRACTION_DIGITS = 6
+_EPOCH = datetime(1970, 1, 1, tzinfo=UTC)
 
 EVENT_ID = re.compile("^" + "-".join(f"[0-9a-fA-F]{{{n}}}" for n in (8, 4, 4, 4, 12)) + "$")
 
@@ -39,6 +40,8 @@ def _utf8_size(text: str) -> int:
 
 
 def _number(literal: str) -> str:
+    if len(literal) <= MAX_NUMBER_DIGITS:  # it cannot hold more digits than characters
+        return literal
     digits = sum(ch.isdigit() for ch in literal)
     if digits > MAX_NUMBER_DIGITS:
         raise InvalidEvent(
@@ -159,4 +162,4 @@ def received_from_ms(timestamp_ms: int | None) -> datetime:
     so they judge the 7-days-ahead bound identically."""
     if timestamp_ms is None or timestamp_ms < 0:
         return datetime.now(UTC)
-    return datetime(1970, 1, 1, tzinfo=UTC) + timedelta(milliseconds=timestamp_ms)
+    return _EPOCH + timedelta(milliseconds=timestamp_ms)

@@ -94,9 +94,8 @@ class IngestService:
                 )
             self._loaded = True
 
-    def _maybe_known(self, event_ids: Sequence[str]) -> list[str]:
+    def _maybe_known(self, event_ids: Sequence[str], prefixes: Sequence[int | None]) -> list[str]:
         """Ids that may already be in the raw log (their prefix is); the rest are new for sure."""
-        prefixes = [_prefix(event_id) for event_id in event_ids]
         held = self.known_prefixes.holds([p for p in prefixes if p is not None])
         out, k = [], 0
         for event_id, prefix in zip(event_ids, prefixes, strict=True):
@@ -114,7 +113,9 @@ class IngestService:
         if self.crash_at is not None:
             self.hooks.crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
         result = triage(batch, self.currency, self.terminals, rates=self.rates)
-        candidates = self._maybe_known(result.event_ids) if self.dedup else []
+        ids = result.event_ids
+        prefixes = dict(zip(ids, map(_prefix, ids), strict=True))  # once per event
+        candidates = self._maybe_known(ids, [prefixes[e] for e in ids]) if self.dedup else []
         if candidates:
             existing = await self.io.run_retrying(
                 "looking up event ids", existing_copies, self.io.store, candidates
@@ -152,7 +153,7 @@ class IngestService:
         if self.crash_at is not None:
             self.hooks.crash_if("after_insert", self.metrics.batches + 1)
         self.terminals.update(result.new_terminals)
-        self.known_prefixes.add(p for p in map(_prefix, result.event_ids) if p is not None)
+        self.known_prefixes.add(p for p in (prefixes[e] for e in result.event_ids) if p is not None)
         m = self.metrics
         m.batches += 1
         m.accepted += len(result.accepted)

@@ -1,0 +1,99 @@
+"""The worker's own cost per event before the raw log: triage, in-process, against json.loads.
+
+    python bench/triage_bench.py [--events 40000] [--batch 2000] [--rounds 5] [--json FILE]
+
+Builds the messages of a simulated quarter (50 reps in 10 teams, as the worker receives them:
+compact JSON bytes, with a Kafka timestamp), then times, best of `--rounds`, on the same
+messages in batches of `--batch`:
+- baseline: `json.loads` of each message, the floor any validation pays;
+- `streams.triage.triage`: the Limits, the pydantic models, the terminal-stage rule and the
+  batch's duplicate check, as the ingest agent runs it on the event loop (no Kafka, no
+  ClickHouse; the duplicate look-up in the raw log is not included).
+Prints microseconds per event of both and the ratio triage / baseline. Nothing is mocked: it is
+the worker's own function on valid events; an invalid one would only add its reason.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+if __package__ in (None, ""):
+    sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from bench.common import figure_line, load_average, quarter_config, ratio, write_json  # noqa: E402
+
+
+def messages(events: int) -> list:
+    from kpiflow.streams.coordinates import Coordinates
+    from kpiflow.streams.simulator import simulate_history
+    from kpiflow.streams.triage import Incoming
+
+    now_ms = int(time.time() * 1000)
+    out = []
+    for event in simulate_history(quarter_config(events * 2)):
+        value = json.dumps(event, separators=(",", ":")).encode()
+        n = len(out)
+        out.append(Incoming(value, Coordinates("sales.events", n % 6, n // 6), now_ms))
+        if len(out) == events:
+            break
+    return out
+
+
+def best_seconds(work: Callable[[], object], rounds: int) -> float:
+    best = float("inf")
+    for _ in range(rounds):
+        started = time.perf_counter()
+        work()
+        best = min(best, time.perf_counter() - started)
+    return best
+
+
+def measure(events: int, batch: int, rounds: int) -> dict:
+    from kpiflow.streams.triage import triage
+
+    incoming = messages(events)
+    values = [m.value for m in incoming]
+    batches = [incoming[i : i + batch] for i in range(0, len(incoming), batch)]
+    accepted = sum(len(triage(b, "EUR", {}).accepted) for b in batches)  # also warms up
+    if accepted != len(incoming):
+        raise SystemExit(f"{len(incoming) - accepted} simulated events were not accepted")
+    load = load_average()
+    baseline = best_seconds(lambda: [json.loads(v) for v in values], rounds)
+    triaged = best_seconds(lambda: [triage(b, "EUR", {}) for b in batches], rounds)
+    n = len(incoming)
+    return {
+        "events": n,
+        "batch": batch,
+        "rounds": rounds,
+        "load_average_before": round(load, 2),
+        "json_loads_us": round(baseline / n * 1e6, 2),
+        "triage_us": round(triaged / n * 1e6, 2),
+        "ratio": ratio(triaged, baseline),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--events", type=int, default=40_000)
+    parser.add_argument("--batch", type=int, default=2000, help="messages per triage() call")
+    parser.add_argument("--rounds", type=int, default=5, help="timed runs; the best is kept")
+    parser.add_argument("--json", type=Path, help="also write the figures to this JSON file")
+    args = parser.parse_args(argv)
+    figures = measure(args.events, args.batch, args.rounds)
+    print(f"triage bench: {figures['events']:,} events in batches of {figures['batch']}")
+    print(figure_line("baseline: json.loads per message", figures["json_loads_us"], "us/event"))
+    print(figure_line("triage (Limits, models, rules)", figures["triage_us"], "us/event"))
+    print(figure_line("ratio triage / json.loads", figures["ratio"], ""))
+    write_json(args.json, figures)
+    return figures
+
+
+if __name__ == "__main__":
+    main()
