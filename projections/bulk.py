@@ -25,6 +25,7 @@ import numpy as np
 
 from kpiflow.projections.engine import KpiEngine
 from kpiflow.projections.engine.seen import CANONICAL_UUID_SQL
+from kpiflow.projections.gc_pause import gc_paused
 from kpiflow.projections.rawlog import (
     Tail,
     position_params,
@@ -175,7 +176,8 @@ def build(store, engine: KpiEngine, chunk: int = 100_000, on_progress=None) -> T
     """Build `engine` from the whole raw log in this process; returns the position covered."""
     bulk = BulkBuild(store, engine, chunk)
     while not bulk.finished:
-        bulk.step()
+        with gc_paused():  # as the projector steps it
+            bulk.step()
         if on_progress:
             on_progress(bulk.done, bulk.total)
     return bulk.end

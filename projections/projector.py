@@ -22,6 +22,7 @@ from kpiflow.projections import achievements, snapshots, versions
 from kpiflow.projections.bulk import BulkBuild, apply_table
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
+from kpiflow.projections.gc_pause import gc_paused
 from kpiflow.projections.rawlog import (
     Inserted,
     Tail,
@@ -171,6 +172,10 @@ class Projector:
         # One bounded step of the bulk build (projections/bulk.py): the records of a chunk, or
         # the activities counted by ClickHouse. It covers the raw log up to where it stood when
         # the build began; the tail goes on from there.
+        with gc_paused():  # its objects live on: no collector passes over them on the way
+            return self._bulk_step(state)
+
+    def _bulk_step(self, state: VersionState) -> int:
         if state.bulk is None:
             state.bulk = BulkBuild(self.store, state.engine, BULK_CHUNK)
         bulk = state.bulk
