@@ -7,8 +7,10 @@ there); a crash is the old one dropped mid-way, whatever it wrote staying writte
 from __future__ import annotations
 
 import logging
+import random
 from zoneinfo import ZoneInfo
 
+import pyarrow as pa
 import pytest
 
 from kpiflow.projections import snapshots
@@ -207,4 +209,54 @@ def test_a_snapshot_that_does_not_unpickle_is_a_rebuild(ch_store, rows, caplog):
     rebuilt_now = idle(Projector(ch_store, TZ))
     assert rebuilt_now.states[1].built and not loaded(caplog)
     assert any("cannot be read" in r.getMessage() for r in caplog.records)
+    assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
+
+
+@pytest.mark.parametrize("size", [0, 1, 4095, 4096, 4097, 3 * 4096 + 5])
+def test_the_parts_of_a_snapshot_give_back_its_bytes(ch_store, monkeypatch, size):
+    """Saved as views of the pickle cut every PART_BYTES, read back as one view of Arrow's
+    buffer: byte for byte the same, whatever the size against the cut."""
+    monkeypatch.setattr(snapshots, "PART_BYTES", 4096)
+    data = random.Random(size).randbytes(size)
+    ch_store.insert_arrow("engine_snapshots", snapshots._parts(7, "s", "{}", data))
+    table = ch_store.arrow(
+        "SELECT data, part, parts FROM {db}.engine_snapshots WHERE snapshot_id = 's' ORDER BY part"
+    )
+    n = max(1, -(-size // 4096))
+    assert table.column("part").to_pylist() == list(range(n))
+    assert set(table.column("parts").to_pylist()) == {n}
+    assert bytes(snapshots._joined(table)) == data
+
+
+def test_parts_read_in_several_chunks_are_joined_in_order():
+    data = random.Random(1).randbytes(10_000)
+    parts = pa.array([data[:3000], data[3000:7000], data[7000:]], pa.binary())
+    table = pa.table({"data": pa.chunked_array([parts.slice(0, 1), parts.slice(1, 2)])})
+    assert bytes(snapshots._joined(table)) == data
+
+
+def test_a_snapshot_replaced_while_it_is_read_is_a_rebuild(ch_store, rows, caplog, monkeypatch):
+    """Read one part at a time: a part that is gone by the time it is read (a newer snapshot
+    replaced this one) makes the load give up, never a pickle with a hole in it."""
+    caplog.set_level(logging.INFO, "kpiflow.projector")
+    monkeypatch.setattr(snapshots, "PART_BYTES", 4096)
+    ch_store.insert("raw_event_log", rows, RAW_COLUMNS)
+    idle(Projector(ch_store, TZ))
+    assert ch_store.scalar("SELECT count() FROM {db}.engine_snapshots") > 2
+    read = ch_store.arrow
+
+    def replaced_meanwhile(sql, params=None):
+        if "part = {part:UInt32}" in sql and params["part"] == 1:
+            ch_store.command(
+                "ALTER TABLE {db}.engine_snapshots DELETE WHERE part = 1 "
+                "SETTINGS mutations_sync = 2"
+            )
+        return read(sql, params)
+
+    monkeypatch.setattr(ch_store, "arrow", replaced_meanwhile)
+    assert snapshots.load(ch_store, DEFAULT_DEFINITION, TZ) is None
+    assert any("changed while it was read" in r.getMessage() for r in caplog.records)
+    monkeypatch.setattr(ch_store, "arrow", read)
+    rebuilt_now = idle(Projector(ch_store, TZ))
+    assert rebuilt_now.states[1].built and not loaded(caplog)
     assert stored(ch_store) == pytest.approx(rebuilt(ch_store))
