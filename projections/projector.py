@@ -115,6 +115,7 @@ class Projector:
     def _start(self, definition: Definition) -> VersionState:
         """A version's state: from its snapshot when there is a usable one, else to build."""
         found = snapshots.load(self.store, definition, self.tz) if self.snapshot_seconds else None
+        self.store.release_memory()
         if found is not None:
             state = VersionState(definition, found.engine, found.position, built=True)
             state.bulk_done = state.bulk_total = found.engine.event_count
@@ -160,6 +161,7 @@ class Projector:
         try:
             snapshots.save(self.store, state.definition, self.tz, state.engine, state.watermark)
             state.saved_events = state.engine.event_count
+            self.store.release_memory()
         except Exception:  # noqa: BLE001
             log.exception(
                 "projector: saving a snapshot of version %s failed; the next restart rebuilds it "
@@ -173,7 +175,9 @@ class Projector:
         # the activities counted by ClickHouse. It covers the raw log up to where it stood when
         # the build began; the tail goes on from there.
         with gc_paused():  # its objects live on: no collector passes over them on the way
-            return self._bulk_step(state)
+            covered = self._bulk_step(state)
+        self.store.release_memory()  # what the embedded engine kept from the step's scans
+        return covered
 
     def _bulk_step(self, state: VersionState) -> int:
         if state.bulk is None:

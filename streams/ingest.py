@@ -92,6 +92,7 @@ class IngestService:
                 self.known_prefixes = PrefixFilter(
                     await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
                 )
+            await self.io.run(self.io.store.release_memory)  # after scans of the whole raw log
             self._loaded = True
 
     def _maybe_known(self, event_ids: Sequence[str], prefixes: Sequence[int | None]) -> list[str]:
