@@ -19,6 +19,7 @@ from datetime import date
 from zoneinfo import ZoneInfo
 
 from kpiflow.projections import achievements, snapshots, versions
+from kpiflow.projections.allocators import release_memory
 from kpiflow.projections.bulk import BulkBuild, apply_table
 from kpiflow.projections.definitions import Definition
 from kpiflow.projections.engine import KpiEngine
@@ -115,7 +116,7 @@ class Projector:
     def _start(self, definition: Definition) -> VersionState:
         """A version's state: from its snapshot when there is a usable one, else to build."""
         found = snapshots.load(self.store, definition, self.tz) if self.snapshot_seconds else None
-        self.store.release_memory()
+        release_memory(self.store)
         if found is not None:
             state = VersionState(definition, found.engine, found.position, built=True)
             state.bulk_done = state.bulk_total = found.engine.event_count
@@ -161,7 +162,7 @@ class Projector:
         try:
             snapshots.save(self.store, state.definition, self.tz, state.engine, state.watermark)
             state.saved_events = state.engine.event_count
-            self.store.release_memory()
+            release_memory(self.store)
         except Exception:  # noqa: BLE001
             log.exception(
                 "projector: saving a snapshot of version %s failed; the next restart rebuilds it "
@@ -176,7 +177,7 @@ class Projector:
         # the build began; the tail goes on from there.
         with gc_paused():  # its objects live on: no collector passes over them on the way
             covered = self._bulk_step(state)
-        self.store.release_memory()  # what the embedded engine kept from the step's scans
+        release_memory(self.store)  # what the allocators kept from the step's scans
         return covered
 
     def _bulk_step(self, state: VersionState) -> int:

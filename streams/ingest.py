@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from kpiflow.errors import PoisonFloodError
 from kpiflow.events.rates import ExchangeRates
 from kpiflow.projections import deadletters, rawlog
+from kpiflow.projections.allocators import release_memory
 from kpiflow.projections.rawlog import (
     Inserted,
     batch_token,
@@ -92,7 +93,7 @@ class IngestService:
                 self.known_prefixes = PrefixFilter(
                     await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
                 )
-            await self.io.run(self.io.store.release_memory)  # after scans of the whole raw log
+            await self.io.run(release_memory, self.io.store)  # after scans of the whole raw log
             self._loaded = True
 
     def _maybe_known(self, event_ids: Sequence[str], prefixes: Sequence[int | None]) -> list[str]:
