@@ -42,6 +42,8 @@ from bench.common import (  # noqa: E402
     write_json,
 )
 
+REBUILD_AIM_EVENTS = 1_000_000  # issue 14's aim for the bulk rebuild is at 1M events of history
+
 
 def run(script: str, args: list[str]) -> dict:
     with tempfile.TemporaryDirectory(prefix="kpiflow-bench-json-") as tmp:
@@ -127,12 +129,15 @@ def summary_rows(
     b = e2e["rebuild"]
     rows.append(
         {
-            "figure": "bulk rebuild, events/s",
+            "figure": f"bulk rebuild at {e2e['events'] / 1e6:.1f}M events, events/s",
             "value": b["rate"],
             "baseline": "Arrow scan of the raw log, rows/s",
             "baseline_value": b["arrow_scan_rate"],
             "ratio": e2e["ratios"]["rebuild_vs_arrow_scan"],
-            "aim": f">= 500,000 ({e2e['ratios']['rebuild_vs_aim']:.2f} x)",
+            # the aim is at 1M events; a smaller raw log is mostly the build's fixed costs
+            "aim": f">= 500,000 ({e2e['ratios']['rebuild_vs_aim']:.2f} x)"
+            if e2e["events"] >= REBUILD_AIM_EVENTS
+            else "(the aim is at 1M: below)",
         }
     )
     rows.append(
