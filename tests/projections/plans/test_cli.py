@@ -90,13 +90,13 @@ def test_check_as_json(cli, write_plan, good_plan_text):
     path = write_plan(good_plan_text)
     good = cli("plan", "check", str(path), "--json", "--at", "2026-12-01")
     assert good.exit_code == 0, good.output
-    doc = json.loads(good.output)
+    doc = json.loads(good.stdout)  # notices go to stderr
     assert doc["ok"] is True and doc["problems"] == [] and doc["plan"]["quarter"] == "2026-Q4"
     assert doc["in_effect"]["focus"][0] == {"kpi": "qualified_leads", "master": True}
     bad = write_plan("quarter: 2026-Q4\nfocus: []\n")
     result = cli("plan", "check", str(bad), "--json")
     assert result.exit_code == 1
-    doc = json.loads(result.output)
+    doc = json.loads(result.stdout)
     assert doc["ok"] is False
     assert {(p["field"], p["line"]) for p in doc["problems"]} >= {("review", 1), ("reward", 1)}
 
@@ -174,7 +174,7 @@ def test_apply_flow_and_suggest_on_chdb(cli, settings_on, write_plan, good_plan_
 
     import json
 
-    doc = json.loads(cli("flow", "--as-of", "2026-10-20", "--json").output)
+    doc = json.loads(cli("flow", "--as-of", "2026-10-20", "--json").stdout)
     assert (doc["quarter"], doc["as_of"], doc["source"]) == (
         "2026-Q4", "2026-10-20", "stored plan revision 1"
     )  # fmt: skip
@@ -207,7 +207,7 @@ def test_apply_flow_and_suggest_on_chdb(cli, settings_on, write_plan, good_plan_
         "new_business_value",
     )
     assert suggested.exit_code == 0, suggested.output
-    focus = yaml.safe_load(suggested.output)["focus"]
+    focus = yaml.safe_load(suggested.stdout)["focus"]
     # p50 of 20,000 and 10,000 = 15,000 a week; x 63 / 5 = 189,000
     assert focus == [
         {"kpi": "new_business_value", "master": True, "targets": {"reps": {"rep-ada": 189000}}}
