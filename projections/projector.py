@@ -115,8 +115,10 @@ class Projector:
 
     def _start(self, definition: Definition) -> VersionState:
         """A version's state: from its snapshot when there is a usable one, else to build."""
-        found = snapshots.load(self.store, definition, self.tz) if self.snapshot_seconds else None
-        release_memory(self.store)
+        found = None
+        if self.snapshot_seconds:  # snapshots off: nothing read, nothing to give back
+            found = snapshots.load(self.store, definition, self.tz)
+            release_memory(self.store)
         if found is not None:
             state = VersionState(definition, found.engine, found.position, built=True)
             state.bulk_done = state.bulk_total = found.engine.event_count
