@@ -138,9 +138,21 @@ class PipelineSettings(BaseSettings):
         description="seconds between snapshots of the projector's state (restarts read only "
         "the raw log after the last one); 0: off, every restart rebuilds",
     )
+    step_seconds: float = Field(
+        0.25,
+        ge=0,
+        description="least seconds from one projector step to the next while batches come "
+        "faster: their batches are applied together, and the KPI rows they change are written "
+        "once (0: a step per batch)",
+    )
     event_loop: Literal["uvloop", "asyncio"] = Field(
         "uvloop",
         description="the worker's event loop: uvloop (faster per message), or asyncio's own",
+    )
+    triage_process: bool = Field(
+        True,
+        description="validate events in a child process of the worker, on another core than "
+        "its event loop (off: on the event loop)",
     )
 
     @field_validator("timezone")

@@ -201,7 +201,11 @@ def insert(store, placed: Sequence[Placed], token: str | None = None):
     the rows inserted (`arrow_rows`), None when there were none."""
     if not placed:
         return None
-    table = arrow_rows(placed)
+    return insert_rows(store, arrow_rows(placed), token)
+
+
+def insert_rows(store, table, token: str | None = None):
+    """`insert` of rows already built (`arrow_rows`); returns them."""
     store.insert_arrow("raw_event_log", table, token)
     return table
 

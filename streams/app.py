@@ -30,6 +30,7 @@ from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.kafka_transport import broker_urls, set_fetch_max_wait
 from kpiflow.streams.projector_loop import ProjectorLoop
 from kpiflow.streams.triage import Incoming
+from kpiflow.streams.triage_process import make_triage
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
 
 log = logging.getLogger("kpiflow.worker")
@@ -160,6 +161,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         return delivered()
 
     rates = configured_rates(p)  # read once: a new table takes a worker restart (docs/events.md)
+    triager = make_triage(not p.triage_process, p.currency, rates)
     ingest = IngestService(
         io,
         p.currency,
@@ -168,10 +170,11 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         p.poison_cap,
         FaultHooks.from_env(),
         rates=rates,
+        triager=triager,
     )
     version_1 = DEFAULT_DEFINITION.model_copy(update={"exchange_rates": table_for(p).as_json()})
     projecting = ProjectorLoop(
-        store.clone(), p.tz, p.celebrate_seconds, version_1, p.snapshot_seconds
+        store.clone(), p.tz, p.celebrate_seconds, version_1, p.snapshot_seconds, p.step_seconds
     )
 
     def unfinished(batch: Sequence[Incoming], exc: BaseException | None) -> NoReturn:
@@ -223,6 +226,8 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # here, not before the worker starts: Faust sets up the log handlers when it starts
         log.info("settings: %s", settings.redacted())
         log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
+        pid = getattr(triager, "pid", None)
+        log.info("triage: %s", f"in a child process (pid {pid})" if pid else "on the event loop")
 
     @app.task
     async def project() -> None:
@@ -258,5 +263,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         remove_gateway_file(p.data_dir)
         if sql_endpoint is not None:
             sql_endpoint.stop()
+        # the triage child is not stopped here: a batch may still be on its way through it;
+        # it ends with this process (the pipe closes at exit, killed or not)
 
     return app

@@ -29,7 +29,8 @@ from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.deadletter import DeadLetterRefused, dead_letter_headers
 from kpiflow.streams.fault_hooks import NO_FAULTS, FaultHooks
 from kpiflow.streams.id_filter import PrefixFilter
-from kpiflow.streams.triage import Incoming, Rejected, drop_known, triage
+from kpiflow.streams.triage import Incoming, Rejected, Triaged, drop_known_rows
+from kpiflow.streams.triage_process import LocalTriage
 
 log = logging.getLogger("kpiflow.ingest")
 
@@ -67,6 +68,7 @@ class IngestService:
         poison_cap: int,
         hooks: FaultHooks = NO_FAULTS,
         rates: ExchangeRates | None = None,
+        triager=None,
     ) -> None:
         self.io = io
         self.currency = currency
@@ -75,7 +77,8 @@ class IngestService:
         self.send_dead_letter = send_dead_letter
         self.poison_cap = poison_cap
         self.metrics = IngestMetrics()
-        self.terminals: dict = {}
+        # LocalTriage or TriageProcess (streams/triage_process.py): holds the terminal stages
+        self.triager = triager if triager is not None else LocalTriage(currency, rates)
         self.known_prefixes = PrefixFilter()  # id_prefix of every event_id in the raw log
         self._loaded = False
         self.hooks = hooks  # test-only (kpiflow.streams.fault_hooks); NO_FAULTS in production
@@ -86,9 +89,10 @@ class IngestService:
     async def load_state(self) -> None:
         """What the raw log knows of terminal stages, before the first batch is judged."""
         if not self._loaded:
-            self.terminals = await self.io.run_retrying(
+            terminals = await self.io.run_retrying(
                 "loading terminal stages", terminal_index, self.io.store
             )
+            await self.triager.load(terminals)
             if self.dedup:
                 self.known_prefixes = PrefixFilter(
                     await self.io.run_retrying("loading event ids", id_prefixes, self.io.store)
@@ -114,7 +118,7 @@ class IngestService:
         await self.load_state()
         if self.crash_at is not None:
             self.hooks.crash_if("after_ack", self.metrics.batches)  # the previous batch was acked
-        result = triage(batch, self.currency, self.terminals, rates=self.rates)
+        result: Triaged = await self.triager.triage(batch)
         ids = result.event_ids
         prefixes = dict(zip(ids, map(_prefix, ids), strict=True))  # once per event
         candidates = self._maybe_known(ids, [prefixes[e] for e in ids]) if self.dedup else []
@@ -122,7 +126,7 @@ class IngestService:
             existing = await self.io.run_retrying(
                 "looking up event ids", existing_copies, self.io.store, candidates
             )
-            result = drop_known(result, existing)
+            result = drop_known_rows(result, existing)
         self._check_poison(result)
         deliveries = []
         for rejected in result.rejected:  # queued one after the other, delivered together
@@ -144,29 +148,28 @@ class IngestService:
         if self.crash_at is not None:
             self.hooks.crash_if("before_insert", self.metrics.batches + 1)
         rows = None
-        if result.accepted:
+        if result.rows is not None:
             token = batch_token(self.topic, result.ranges) if self.dedup_tokens else None
             rows = await self.io.run_retrying(
-                f"raw-log insert of {len(result.accepted)} rows ({token})",
+                f"raw-log insert of {result.accepted} rows ({token})",
                 self._insert,
-                result.accepted,
+                result.rows,
                 token,
             )
         if self.crash_at is not None:
             self.hooks.crash_if("after_insert", self.metrics.batches + 1)
-        self.terminals.update(result.new_terminals)
         self.known_prefixes.add(p for p in (prefixes[e] for e in result.event_ids) if p is not None)
         m = self.metrics
         m.batches += 1
-        m.accepted += len(result.accepted)
+        m.accepted += result.accepted
         m.rejected += len(result.rejected)
         m.duplicates += result.duplicates
         return inserted(rows, result.ranges)
 
-    def _insert(self, accepted, token: str | None):
+    def _insert(self, rows, token: str | None):
         if self.hooks.store_down:
             self.hooks.refuse_insert()
-        return rawlog.insert(self.io.store, accepted, token)
+        return rawlog.insert_rows(self.io.store, rows, token)
 
     async def _queue_dead_letter(self, rejected: Rejected) -> Awaitable[None] | None:
         """To the dead-letter topic (its delivery, to await); if the topic refuses the record

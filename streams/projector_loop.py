@@ -75,8 +75,12 @@ class ProjectorLoop:
         celebrate_seconds: float = 30.0,
         default: Definition | None = None,
         snapshot_seconds: float = 300.0,
+        step_seconds: float = 0.0,
     ) -> None:
         self.io = ClickHouseIO(store)
+        # the least time from one step's start to the next while batches come faster: the
+        # batches of that time go in one step (one write of the KPI rows they change)
+        self._step_seconds = step_seconds
         self.projector = Projector(self.io.store, tz, default, snapshot_seconds)
         self._failure: Failure | None = None
         self._celebrate_seconds = celebrate_seconds
@@ -153,6 +157,7 @@ class ProjectorLoop:
                     await io.run(projector.sync_versions)
                     synced = time.monotonic()
                 handed, self._handed = self._handed, []
+                started = time.monotonic()
                 await io.run(projector.step, handed)
                 was_leader = True
                 self._failure = None
@@ -168,3 +173,6 @@ class ProjectorLoop:
                 # new rows come with a nudge (this worker's) or are found at the idle look
                 # (other workers'): stepping again at once would only read an empty tail
                 await self._wakeup.wait()
+                rest = self._step_seconds - (time.monotonic() - started)
+                if rest > 0 and not should_stop():
+                    await asyncio.sleep(rest)  # more batches may come meanwhile

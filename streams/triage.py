@@ -10,11 +10,13 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from typing import Any
 
 from kpiflow.events import InvalidEvent, SalesEvent, parse_event
 from kpiflow.events.deals import first_terminal, is_terminal
 from kpiflow.events.limits import received_from_ms
 from kpiflow.events.rates import ExchangeRates
+from kpiflow.projections.rawlog import arrow_rows
 from kpiflow.streams.coordinates import Coordinates
 
 
@@ -133,6 +135,64 @@ def triage(
         out.accepted.append(Accepted(event, raw.decode("utf-8"), where))
     out.new_terminals = local_terminals
     return drop_known(out, existing) if existing else out
+
+
+@dataclass
+class Triaged:
+    """A triaged batch as the ingest writes it: the raw-log rows of the accepted events (an
+    `arrow_rows` table, None when none was accepted) instead of one object per event."""
+
+    rows: Any
+    rejected: list[Rejected]
+    duplicates: int
+    ranges: dict[int, tuple[int, int]]
+    rejected_flags: list[bool]
+
+    @property
+    def accepted(self) -> int:
+        return self.rows.num_rows if self.rows is not None else 0
+
+    @property
+    def event_ids(self) -> list[str]:
+        return self.rows.column("event_id").to_pylist() if self.rows is not None else []
+
+
+def triage_rows(
+    batch: Sequence[Incoming],
+    currency: str,
+    terminals: TerminalIndex,
+    rates: ExchangeRates | None = None,
+) -> tuple[Triaged, dict[str, tuple[datetime, int, int]]]:
+    """`triage`, with the accepted events as raw-log rows; and the batch's new terminal stages."""
+    out = triage(batch, currency, terminals, rates=rates)
+    rows = arrow_rows(out.accepted) if out.accepted else None
+    triaged = Triaged(rows, out.rejected, out.duplicates, out.ranges, out.rejected_flags)
+    return triaged, out.new_terminals
+
+
+def drop_known_rows(out: Triaged, existing: Mapping[str, tuple[str, int, int]]) -> Triaged:
+    """`drop_known` of a `Triaged` batch's rows."""
+    if out.rows is None or not existing:
+        return out
+    import pyarrow as pa
+
+    table = out.rows
+    columns = (table.column(c).to_pylist() for c in ("event_id", "topic", "partition", "offset"))
+    keep = []
+    for event_id, topic, partition, offset in zip(*columns, strict=True):
+        copy = existing.get(event_id)
+        keep.append(copy is None or copy == (topic, partition, offset))
+    dropped = keep.count(False)
+    if not dropped:
+        return out
+    rows = table.filter(pa.array(keep, type=pa.bool_()))
+    return Triaged(
+        rows if rows.num_rows else None,
+        out.rejected,
+        out.duplicates + dropped,
+        out.ranges,
+        out.rejected_flags,
+    )
 
 
 def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Triage:

@@ -16,7 +16,7 @@ from bench.import_bench import write_export
 from kpiflow.settings import Settings
 from kpiflow.streams.crm_import.run import import_export
 from tests.streams.crm_import.test_import_deals import Collect
-from tests.support.pipeline_env import REPO
+from tests.support.pipeline_env import REPO, published
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
@@ -35,9 +35,12 @@ def test_an_import_stopped_part_way_and_run_again_counts_each_fact_once(pipeline
             str(mapping), "--json"]  # fmt: skip
     first = subprocess.Popen(argv, cwd=REPO, env=env, stdout=subprocess.PIPE,
                              stderr=subprocess.PIPE)  # fmt: skip
+    # stopped once its first events are in Kafka: whether the worker has written them yet
+    # depends on the worker's speed, not the import's
+    settings = pipeline.settings()
     deadline = time.monotonic() + 60
-    while time.monotonic() < deadline and not _raw(pipeline):  # some events are in
-        time.sleep(0.05)
+    while time.monotonic() < deadline and not published(settings, settings.kafka.events_topic):
+        time.sleep(0.02)
     first.send_signal(signal.SIGTERM)
     first.wait(timeout=30)
     pipeline.wait_caught_up(timeout=120)

@@ -176,6 +176,24 @@ class WorkerProcess:
                 self.kill(signal.SIGKILL)
 
 
+def published(settings, topic: str, timeout: float = 10.0) -> int:
+    """How many messages `topic` holds (the sum of its partitions' end offsets; 0: none yet)."""
+    from confluent_kafka import Consumer, KafkaException, TopicPartition
+
+    consumer = Consumer(settings.kafka.confluent_config() | {"group.id": "published-probe"})
+    try:
+        meta = consumer.list_topics(topic, timeout=timeout)
+        parts = meta.topics[topic].partitions if topic in meta.topics else {}
+        return sum(
+            consumer.get_watermark_offsets(TopicPartition(topic, p), timeout=timeout)[1]
+            for p in parts
+        )
+    except KafkaException:
+        return 0
+    finally:
+        consumer.close()
+
+
 def read_topic(settings, topic: str, timeout: float = 10.0) -> list:
     """Every message currently in `topic` (confluent-kafka messages)."""
     from confluent_kafka import Consumer, TopicPartition
