@@ -143,6 +143,7 @@ class ProjectorLoop:
         projector, io = self.projector, self.io
         was_leader = False
         synced = 0.0  # monotonic time of the last look at the definition versions
+        applied_at = 0.0  # monotonic start of the last step that applied something
         while not should_stop():
             if not is_leader():
                 self._handed.clear()  # a follower projects nothing
@@ -158,7 +159,8 @@ class ProjectorLoop:
                     synced = time.monotonic()
                 handed, self._handed = self._handed, []
                 started = time.monotonic()
-                await io.run(projector.step, handed)
+                if await io.run(projector.step, handed):
+                    applied_at = started
                 was_leader = True
                 self._failure = None
             except Exception as exc:  # noqa: BLE001 - keep the worker alive; the raw log is safe
@@ -172,7 +174,9 @@ class ProjectorLoop:
             if projector.caught_up:
                 # new rows come with a nudge (this worker's) or are found at the idle look
                 # (other workers'): stepping again at once would only read an empty tail
-                await self._wakeup.wait()
-                rest = self._step_seconds - (time.monotonic() - started)
-                if rest > 0 and not should_stop():
-                    await asyncio.sleep(rest)  # more batches may come meanwhile
+                nudged = await self._wakeup.wait()
+                # a batch came: if the last step that applied one began less than the step
+                # time ago, batches come faster than that; wait for the rest (more may come)
+                rest = self._step_seconds - (time.monotonic() - applied_at)
+                if nudged and rest > 0 and not should_stop():
+                    await asyncio.sleep(rest)
