@@ -129,6 +129,7 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
         (out / "calls.json").write_text(
             json.dumps(
                 {
+                    "cpu_seconds": cpu_by_thread(),
                     "wall_seconds": time.perf_counter() - started,
                     "calls": {
                         k: {"count": v[0], "seconds": round(v[1], 3)} for k, v in calls.items()
@@ -156,6 +157,47 @@ def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
     if profile:
         loop_profile.enable()
     run_worker(Settings(), "warning")
+
+
+def _cpu_seconds(stat_path: Path) -> tuple[str, float]:
+    """(name, user + system CPU seconds) of a /proc stat file."""
+    import os
+
+    text = stat_path.read_text()
+    name = text[text.index("(") + 1 : text.rindex(")")]
+    fields = text[text.rindex(")") + 2 :].split()
+    return name, (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_by_thread() -> dict[str, float]:
+    """CPU seconds of each thread of this process (Python's thread names where Python started
+    it, else the OS name: chdb's and librdkafka's own threads) and of each child process."""
+    import os
+    import threading
+    from collections import Counter
+
+    names = {t.native_id: t.name for t in threading.enumerate()}
+    out: Counter[str] = Counter()
+    children: list[str] = []
+    for task in Path("/proc/self/task").iterdir():
+        try:
+            os_name, seconds = _cpu_seconds(task / "stat")
+            children += (task / "children").read_text().split()
+        except OSError:
+            continue
+        name = names.get(int(task.name), os_name)
+        out[name.split("_")[0] if name.startswith("ThreadPoolExecutor") else name] += seconds
+    for pid in children:
+        try:
+            os_name, seconds = _cpu_seconds(Path(f"/proc/{pid}/stat"))
+        except OSError:
+            continue
+        out[f"child process {pid}"] += seconds
+    _, whole = _cpu_seconds(Path("/proc/self/stat"))  # also the threads that have ended
+    out["threads that ended (chdb's query threads ...)"] = max(0.0, whole - sum(out.values()))
+    times = os.times()
+    out["child processes that ended (the triage child)"] = times.children_user + times.children_system
+    return {k: round(v, 2) for k, v in out.most_common()}
 
 
 def delivery_rate(worker: WorkerProcess, expected: int, timeout: float = 3600) -> dict:
@@ -187,6 +229,10 @@ def summary(out: Path, top: int = 18, profiles: bool = True) -> str:
     lines.append(f"ClickHouse thread, wall time per call site (worker ran {wall:.1f} s):")
     for name, c in sorted(calls["calls"].items(), key=lambda kv: -kv[1]["seconds"]):
         lines.append(f"  {name:<48} {c['count']:>6} calls {c['seconds']:>8.2f} s")
+    cpu = calls.get("cpu_seconds", {})
+    lines.append(f"CPU seconds by thread and child process ({sum(cpu.values()):.1f} s in all):")
+    for name, seconds in list(cpu.items())[:10]:
+        lines.append(f"  {name:<48} {seconds:>8.2f} s")
     lines.append("ClickHouse statements (wall time, all callers; the gateway's too):")
     for name, c in sorted(calls["queries"].items(), key=lambda kv: -kv[1]["seconds"])[:12]:
         lines.append(f"  {c['seconds']:>8.2f} s {c['count']:>6}x  {name}")
