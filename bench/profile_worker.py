@@ -195,8 +195,10 @@ def cpu_by_thread() -> dict[str, float]:
         out[f"child process {pid}"] += seconds
     _, whole = _cpu_seconds(Path("/proc/self/stat"))  # also the threads that have ended
     out["threads that ended (chdb's query threads ...)"] = max(0.0, whole - sum(out.values()))
-    times = os.times()
-    out["child processes that ended (the triage child)"] = times.children_user + times.children_system
+    ended = os.times()
+    out["child processes that ended (the triage child)"] = (
+        ended.children_user + ended.children_system
+    )
     return {k: round(v, 2) for k, v in out.most_common()}
 
 

@@ -95,6 +95,22 @@ def _memory_kb(pid: int) -> tuple[int, int]:
     return int(fields["VmRSS"].split()[0]), int(fields["VmHWM"].split()[0])
 
 
+def _children_kb(pid: int) -> int:
+    """Resident set of the process's children (the worker's triage process), summed."""
+    total = 0
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            children = (task / "children").read_text().split()
+        except OSError:
+            continue
+        for child in children:
+            try:
+                total += _memory_kb(int(child))[0]
+            except (OSError, KeyError):
+                continue
+    return total
+
+
 def start_until_current(env: dict, log: Path, events: int) -> dict:
     started = time.monotonic()
     worker = WorkerProcess(
@@ -108,6 +124,7 @@ def start_until_current(env: dict, log: Path, events: int) -> dict:
         # allocators' memory given back): the resident set the worker keeps, a while later
         time.sleep(SETTLE_SECONDS)
         settled, peak = _memory_kb(worker.proc.pid)
+        children = _children_kb(worker.proc.pid)
     finally:
         worker.stop()
     text = log.read_text(errors="replace")
@@ -116,6 +133,7 @@ def start_until_current(env: dict, log: Path, events: int) -> dict:
         "rss_mb": round(rss / 1024),
         "settled_rss_mb": round(settled / 1024),
         "peak_rss_mb": round(peak / 1024),
+        "children_rss_mb": round(children / 1024),  # 5 s later, too
         "from_snapshot": "loaded from its snapshot" in text,
     }
 
@@ -147,7 +165,8 @@ def measure(bootstrap: str, work: Path, sizes: list[int]) -> dict:
             f"{rebuild['settled_rss_mb']} MB, peak {rebuild['peak_rss_mb']} MB); from the snapshot "
             f"{snapshot['seconds']:6.1f} s (RSS {snapshot['rss_mb']} MB, later "
             f"{snapshot['settled_rss_mb']} MB, peak {snapshot['peak_rss_mb']} MB, "
-            f"loaded: {snapshot['from_snapshot']}); "
+            f"loaded: {snapshot['from_snapshot']}); its triage child "
+            f"{snapshot['children_rss_mb']} MB more; "
             f"ratio {out[str(n)]['ratio']:.2f}"
         )
     return out

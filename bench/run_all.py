@@ -242,6 +242,17 @@ def summary_rows(
                 "aim": "< 1,000 MB" if size == "5000000" else "",
             }
         )
+        with_child = r["snapshot"]["settled_rss_mb"] + r["snapshot"].get("children_rss_mb", 0)
+        rows.append(
+            {
+                "figure": f"worker + triage child RSS, snapshot, {n} events, MB",
+                "value": with_child,
+                "baseline": "the worker alone, 5 s later",
+                "baseline_value": r["snapshot"]["settled_rss_mb"],
+                "ratio": round(with_child / r["snapshot"]["settled_rss_mb"], 2),
+                "aim": "< 1,000 MB" if size == "5000000" else "",
+            }
+        )
     return rows
 
 
