@@ -28,6 +28,7 @@ from kpiflow.streams.fault_hooks import FaultHooks
 from kpiflow.streams.handoff import Handoff
 from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.kafka_transport import broker_urls, set_fetch_max_wait
+from kpiflow.streams.lean_monitor import LeanMonitor
 from kpiflow.streams.projector_loop import ProjectorLoop
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.triage_process import make_triage
@@ -132,6 +133,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # (Faust's default, 1,000,000 bytes, is below Kafka's default message size of 1 MiB)
         producer_max_request_size=MAX_DEAD_LETTER_BYTES + 64 * 1024,
         logging_config=None,
+        monitor=LeanMonitor(),  # no per-message statistics: streams/lean_monitor.py
     )
     set_fetch_max_wait(app, k.fetch_max_wait_ms)
     events_topic = app.topic(
