@@ -13,6 +13,9 @@ stop) once, where Faust's races every message: `Service.wait_first` makes four t
 before it reaches an agent here. What the loop does per message is Faust's: the read offset, the
 gaps, the commit every `broker_commit_every` acks, a turn of the event loop every 100 messages.
 
+The producer's send buffer answers the conductor's per-message "is it full?" from the queue's
+length (Faust's answer goes through the settings first).
+
 The transport is registered under the broker URL scheme `kpiflow://` (Faust's own transport
 registry, which maps a scheme to a transport class); everything else is Faust's.
 """
@@ -23,6 +26,7 @@ import asyncio
 from collections.abc import AsyncIterator
 from typing import Any
 
+from faust.transport import producer as faust_producer
 from faust.transport.consumer import CONSUMER_FETCHING
 from faust.transport.drivers import TRANSPORTS
 from faust.transport.drivers import aiokafka as driver
@@ -110,8 +114,27 @@ async def _chained(first: Any, rest: AsyncIterator[Any]) -> AsyncIterator[Any]:
         yield item
 
 
+class ProducerBuffer(faust_producer.ProducerBuffer):
+    async def wait_until_ebb(self) -> None:
+        """Faust's wait for a full send buffer, which the conductor awaits for every message
+        consumed: the buffer's length read at once (Faust's `size` looks the threaded-producer
+        setting up first, through the settings' access tracking)."""
+        if self.pending.qsize() > self.max_messages:
+            await super().wait_until_ebb()
+
+
+class Producer(driver.Producer):
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        if not self.app.conf.producer_threaded:  # (a threaded producer buffers elsewhere)
+            buffer = ProducerBuffer(loop=self.loop, beacon=self.beacon)
+            buffer.app = self.app
+            self.buffer = buffer
+
+
 class Transport(driver.Transport):
     Consumer = Consumer
+    Producer = Producer
 
 
 def broker_urls(bootstrap_servers: str) -> list[str]:

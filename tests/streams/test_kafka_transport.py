@@ -52,3 +52,28 @@ def test_the_default_wait_is_far_below_fausts_own():
 def test_without_a_configured_wait_fausts_own_stays():
     transport, wait_ms = _built_consumer(_app(broker_urls("127.0.0.1:9092")))
     assert (transport, wait_ms) == (Transport, 1500)
+
+
+def test_the_send_buffer_waits_only_when_full():
+    import asyncio
+
+    from kpiflow.streams.kafka_transport import ProducerBuffer
+
+    async def main() -> tuple[bool, bool]:
+        buffer = ProducerBuffer()
+        flushed = []
+
+        async def flush_atmost(n):
+            flushed.append(n)
+            return 0
+
+        buffer.flush_atmost = flush_atmost  # type: ignore[method-assign]
+        await buffer.wait_until_ebb()  # empty: no wait
+        empty = not flushed
+        for n in range(buffer.max_messages + 1):
+            buffer.pending.put_nowait(n)
+        buffer.app = type("App", (), {"conf": type("Conf", (), {"producer_threaded": False})})()
+        await buffer.wait_until_ebb()  # over the limit: Faust's flush
+        return empty, flushed == [buffer.max_messages]
+
+    assert asyncio.run(main()) == (True, True)
