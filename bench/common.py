@@ -63,6 +63,18 @@ def say(message: str) -> None:
     print(message, file=sys.stderr, flush=True)
 
 
+def child_pids(pid: int | str = "self") -> list[int]:
+    """The processes that `pid` (any of its threads) started and that are still there: the
+    worker's triage process. Linux (/proc)."""
+    out: list[int] = []
+    for task in Path(f"/proc/{pid}/task").iterdir():
+        try:
+            out += [int(c) for c in (task / "children").read_text().split()]
+        except OSError:
+            continue
+    return out
+
+
 def load_average() -> float:
     return os.getloadavg()[0]
 

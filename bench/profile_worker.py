@@ -28,6 +28,7 @@ from bench.common import (  # noqa: E402
     RESULTS_DIR,
     WorkerProcess,
     add_common_options,
+    child_pids,
     create_topics,
     kafka_broker,
     new_tag,
@@ -178,16 +179,14 @@ def cpu_by_thread() -> dict[str, float]:
 
     names = {t.native_id: t.name for t in threading.enumerate()}
     out: Counter[str] = Counter()
-    children: list[str] = []
     for task in Path("/proc/self/task").iterdir():
         try:
             os_name, seconds = _cpu_seconds(task / "stat")
-            children += (task / "children").read_text().split()
         except OSError:
             continue
         name = names.get(int(task.name), os_name)
         out[name.split("_")[0] if name.startswith("ThreadPoolExecutor") else name] += seconds
-    for pid in children:
+    for pid in child_pids():
         try:
             os_name, seconds = _cpu_seconds(Path(f"/proc/{pid}/stat"))
         except OSError:

@@ -30,6 +30,7 @@ from bench.common import (  # noqa: E402
     DATABASE,
     PARTITIONS,
     WorkerProcess,
+    child_pids,
     create_topics,
     kafka_broker,
     load_average,
@@ -98,16 +99,11 @@ def _memory_kb(pid: int) -> tuple[int, int]:
 def _children_kb(pid: int) -> int:
     """Resident set of the process's children (the worker's triage process), summed."""
     total = 0
-    for task in Path(f"/proc/{pid}/task").iterdir():
+    for child in child_pids(pid):
         try:
-            children = (task / "children").read_text().split()
-        except OSError:
+            total += _memory_kb(child)[0]
+        except (OSError, KeyError):
             continue
-        for child in children:
-            try:
-                total += _memory_kb(int(child))[0]
-            except (OSError, KeyError):
-                continue
     return total
 
 

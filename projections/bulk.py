@@ -181,9 +181,7 @@ class BulkBuild:
             store.release_memory()
         others = store.arrow(_OTHER_IDS_SQL, canonical).column("other").to_pylist()
         store.release_memory()
-        empty = np.empty(0, dtype=np.uint64)
-        hi = np.concatenate(his) if his else empty
-        lo = np.concatenate(los) if los else empty
+        hi, lo = np.concatenate(his), np.concatenate(los)  # span["n"] > 0: one share at least
         del his, los
         self.engine.add_unique_ids(hi, lo, others)
         return int(span["n"])

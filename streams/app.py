@@ -163,7 +163,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         return delivered()
 
     rates = configured_rates(p)  # read once: a new table takes a worker restart (docs/events.md)
-    triager = make_triage(not p.triage_process, p.currency, rates)
+    triager = make_triage(p.triage_process, p.currency, rates)
     ingest = IngestService(
         io,
         p.currency,

@@ -71,8 +71,6 @@ class IngestService:
         triager=None,
     ) -> None:
         self.io = io
-        self.currency = currency
-        self.rates = rates
         self.topic = topic
         self.send_dead_letter = send_dead_letter
         self.poison_cap = poison_cap

@@ -178,10 +178,10 @@ def drop_known_rows(out: Triaged, existing: Mapping[str, tuple[str, int, int]]) 
 
     table = out.rows
     columns = (table.column(c).to_pylist() for c in ("event_id", "topic", "partition", "offset"))
-    keep = []
-    for event_id, topic, partition, offset in zip(*columns, strict=True):
-        copy = existing.get(event_id)
-        keep.append(copy is None or copy == (topic, partition, offset))
+    keep = [
+        not _held_elsewhere(existing, event_id, (topic, partition, offset))
+        for event_id, topic, partition, offset in zip(*columns, strict=True)
+    ]
     dropped = keep.count(False)
     if not dropped:
         return out
@@ -195,6 +195,15 @@ def drop_known_rows(out: Triaged, existing: Mapping[str, tuple[str, int, int]]) 
     )
 
 
+def _held_elsewhere(
+    existing: Mapping[str, tuple[str, int, int]], event_id: str, where: tuple[str, int, int]
+) -> bool:
+    """The raw log holds a copy of `event_id` read at other coordinates (the same coordinates:
+    a retried batch, written again and deduplicated by ClickHouse)."""
+    copy = existing.get(event_id)
+    return copy is not None and copy != where
+
+
 def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Triage:
     """Drop accepted events whose event_id the raw log already holds from other coordinates.
 
@@ -202,8 +211,8 @@ def drop_known(out: Triage, existing: Mapping[str, tuple[str, int, int]]) -> Tri
     ClickHouse deduplicates it (same rows, same token)."""
     keep = []
     for accepted in out.accepted:
-        copy = existing.get(accepted.event.event_id)
-        if copy is not None and copy != (accepted.topic, accepted.partition, accepted.offset):
+        where = (accepted.topic, accepted.partition, accepted.offset)
+        if _held_elsewhere(existing, accepted.event.event_id, where):
             out.duplicates += 1
             continue
         keep.append(accepted)

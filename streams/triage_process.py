@@ -42,20 +42,27 @@ class TriageProcessDied(RuntimeError):
 
 
 class LocalTriage:
-    """Triage on the calling thread (KPIFLOW_TRIAGE_PROCESS=false)."""
+    """Triage on the calling thread (KPIFLOW_TRIAGE_PROCESS=false), and the child's own: it
+    carries each batch's terminal stages to the next."""
 
     def __init__(self, currency: str, rates: ExchangeRates | None) -> None:
         self.currency = currency
         self.rates = rates
         self.terminals: dict = {}
 
-    async def load(self, terminals: TerminalIndex) -> None:
+    def load_now(self, terminals: TerminalIndex) -> None:
         self.terminals = dict(terminals)
 
-    async def triage(self, batch: Sequence[Incoming]) -> Triaged:
+    def triage_now(self, batch: Sequence[Incoming]) -> Triaged:
         triaged, new_terminals = triage_rows(batch, self.currency, self.terminals, self.rates)
         self.terminals.update(new_terminals)
         return triaged
+
+    async def load(self, terminals: TerminalIndex) -> None:
+        self.load_now(terminals)
+
+    async def triage(self, batch: Sequence[Incoming]) -> Triaged:
+        return self.triage_now(batch)
 
     def close(self) -> None:
         pass
@@ -101,7 +108,7 @@ def serve(conn) -> None:
 
     pa.set_memory_pool(pa.system_memory_pool())
 
-    currency, rates, terminals = "", None, {}
+    local = LocalTriage("", None)
     while True:
         try:
             kind, body = conn.recv()
@@ -109,14 +116,13 @@ def serve(conn) -> None:
             return
         try:
             if kind == "setup":
-                currency, rates = body
+                local = LocalTriage(*body)
                 reply: tuple = ("ok",)
             elif kind == "terminals":
-                terminals = dict(body)
+                local.load_now(body)
                 reply = ("ok",)
             else:
-                t, new_terminals = triage_rows(_unwire(body), currency, terminals, rates)
-                terminals.update(new_terminals)
+                t = local.triage_now(_unwire(body))
                 rejected = [
                     (r.value, r.reason, r.where.topic, r.where.partition, r.where.offset)
                     for r in t.rejected
@@ -211,8 +217,8 @@ class TriageProcess:
         self._thread.shutdown(wait=False)
 
 
-def make_triage(in_process: bool, currency: str, rates: ExchangeRates | None) -> Any:
-    return LocalTriage(currency, rates) if in_process else TriageProcess(currency, rates)
+def make_triage(in_child: bool, currency: str, rates: ExchangeRates | None) -> Any:
+    return TriageProcess(currency, rates) if in_child else LocalTriage(currency, rates)
 
 
 if __name__ == "__main__":
