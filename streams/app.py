@@ -1,7 +1,7 @@
 """The Faust app: one agent ingests micro-batches, one task keeps the projections current.
 
-decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest` (streams/handoff.py:
-                                                               batch n written while n+1 gathers)
+decode -> validate -> dead letters / raw log (then ack) ...... agent `ingest` (streams/batches.py,
+                                   streams/handoff.py: batch n written while n+1 gathers)
 raw log tail -> KPI engine -> kpi_rows ........................ task `project` (leader only)
 """
 
@@ -20,6 +20,7 @@ from kpiflow.events.rates import configured_rates, table_for
 from kpiflow.projections.definitions import DEFAULT_DEFINITION
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
+from kpiflow.streams.batches import take_batches
 from kpiflow.streams.clickhouse_http import ClickHouseHttp
 from kpiflow.streams.clickhouse_io import ClickHouseIO
 from kpiflow.streams.coordinates import Coordinates
@@ -210,7 +211,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # batch n is written while batch n+1 is gathered; offsets only after the write
         handoff = Handoff(written_then_handed, unfinished, app.sensors.on_message_out)
         try:
-            async for batch in stream.take_events(p.batch_size, within=p.batch_seconds):
+            async for batch in take_batches(stream, p.batch_size, p.batch_seconds):
                 incoming = [
                     Incoming(
                         e.message.value,

@@ -1,13 +1,11 @@
-"""Batch n is processed while Faust gathers batch n+1; each batch is acknowledged after it.
+"""Batch n is processed while the agent gathers batch n+1; each batch is acknowledged after it.
 
-`take_events` acknowledges a batch as soon as the agent asks for the next one. To keep gathering
-while a batch is still being written, the agent holds one extra reference on every message of the
-batch (`Message.incref`) before it hands the batch over, so that `take_events`' acknowledgement
-only gives its own reference back and nothing becomes committable. One task processes the batches
-in the order they came and drops the extra reference of a batch only after `process` returned
-(ClickHouse accepted it, its dead letters were delivered): only then does the consumer see the
-offsets as done. At most one batch waits while another is processed, so memory stays bounded and
-a slow ClickHouse slows the consumer down instead of queueing events.
+The agent's batches come unacknowledged (streams/batches.py), each message holding the one
+reference the conductor gave it. One task processes the batches in the order they came and
+acknowledges a batch's events only after `process` returned (ClickHouse accepted it, its dead
+letters were delivered): only then does the consumer see the offsets as done. At most one batch
+waits while another is processed, so memory stays bounded and a slow ClickHouse slows the
+consumer down instead of queueing events.
 
 A failure, or a stop while a batch is unfinished, goes to `on_unfinished` (the worker exits
 without acknowledging: the batch is read again at the next start). Should it return, that batch
@@ -43,8 +41,7 @@ class Handoff:
 
     async def put(self, events: Sequence[Any], incoming: list[Incoming]) -> None:
         """Hand a batch over; waits while one batch is processed and another already waits.
-        `events` are Faust events whose messages the caller has not acknowledged."""
-        hold(events)
+        `events` are Faust events whose messages nothing has acknowledged."""
         if self._task is None:
             self._task = asyncio.ensure_future(self._run())
         try:
@@ -88,15 +85,9 @@ class Handoff:
             self._current = None
 
 
-def hold(events: Sequence[Any]) -> None:
-    """One more reference on each message: `take_events`' ack then leaves it unacknowledged."""
-    for event in events:
-        event.message.incref()
-
-
 def release(events: Sequence[Any], message_out: MessageOut) -> None:
-    """Give the held reference back; a message whose last reference this was becomes
-    committable (Faust's consumer ack) and is reported to the sensors, as Faust's own ack does."""
+    """Acknowledge each event; a message whose last reference this was becomes committable
+    (Faust's consumer ack) and is reported to the sensors, as Faust's own ack does."""
     for event in events:
         if event.ack():
             message = event.message

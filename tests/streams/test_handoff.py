@@ -15,7 +15,7 @@ from kpiflow.streams.triage import Incoming
 
 
 class Event:
-    """What take_events yields: the message with the stream's reference (refcount 1)."""
+    """What take_batches yields: the message with the conductor's reference (refcount 1)."""
 
     def __init__(self, offset: int) -> None:
         self.message = Message("t", 0, offset, 0.0, 0, None, None, b"{}", None)
@@ -28,12 +28,6 @@ class Event:
 def batch(first: int, n: int = 3) -> tuple[list[Event], list[Incoming]]:
     events = [Event(first + i) for i in range(n)]
     return events, [Incoming(b"{}", Coordinates("t", 0, first + i), None) for i in range(n)]
-
-
-def take_events_ack(events: list[Event]) -> None:
-    """take_events acknowledges each event of a batch when the agent asks for the next one."""
-    for e in events:
-        e.ack()
 
 
 class Recorder:
@@ -76,7 +70,6 @@ def test_a_batch_is_acknowledged_only_after_it_was_processed():
         h = r.handoff()
         events, incoming = batch(0)
         await h.put(events, incoming)
-        take_events_ack(events)  # the agent asked take_events for the next batch
         await settle()
         assert r.started == [0]
         assert not any(e.message.acked for e in events)
@@ -111,13 +104,12 @@ def test_the_next_batch_is_gathered_while_one_is_processed_and_they_run_in_order
         await settle()
         assert put_third.done()
         assert r.started == [0, 10, 20]  # 10 was free to finish: 20 is taken at once
-        assert not any(e.message.acked for e in first[0])  # take_events has not acked yet
+        assert all(e.message.acked for e in first[0] + second[0])
+        assert not any(e.message.acked for e in third[0])
         r.open(20)
         await settle()
-        everything = first[0] + second[0] + third[0]
-        take_events_ack(everything)  # the last reference of each: take_events' ack finishes it
-        assert all(e.message.acked for e in everything)
-        assert r.out == []  # Faust's own ack reported these
+        assert all(e.message.acked for e in third[0])
+        assert r.out == [0, 1, 2, 10, 11, 12, 20, 21, 22]  # acknowledged in batch order
         await h.stop()
 
     asyncio.run(main())
@@ -130,13 +122,11 @@ def test_a_failed_batch_is_never_acknowledged_and_reported_with_its_error():
         h = r.handoff()
         events, incoming = batch(0)
         await h.put(events, incoming)
-        take_events_ack(events)
         r.open(0)
         await settle()
         assert [(offset, type(exc)) for offset, exc in r.unfinished] == [(0, ValueError)]
         assert not any(e.message.acked for e in events)
         assert r.out == []
-        take_events_ack(events)
         later, later_incoming = batch(10)
         await h.put(later, later_incoming)  # nothing after a failed batch is processed
         await settle()
@@ -151,7 +141,6 @@ def test_a_stop_with_a_batch_unfinished_leaves_it_unacknowledged():
         h = r.handoff()
         events, incoming = batch(5)
         await h.put(events, incoming)
-        take_events_ack(events)
         await settle()
         await h.stop()
         assert r.unfinished == [(5, None)]
@@ -173,7 +162,6 @@ def test_a_stop_while_idle_ends_quietly():
         await h.stop()
         await h.stop()  # twice is harmless
         assert r.unfinished == []
-        take_events_ack(events)
         assert all(e.message.acked for e in events)
 
     asyncio.run(main())
