@@ -31,6 +31,7 @@ from kpiflow.streams.ingest import IngestService
 from kpiflow.streams.kafka_transport import broker_urls, set_fetch_max_wait
 from kpiflow.streams.lean_monitor import LeanMonitor
 from kpiflow.streams.projector_loop import ProjectorLoop
+from kpiflow.streams.raw_schema import RawSchema
 from kpiflow.streams.triage import Incoming
 from kpiflow.streams.triage_process import make_triage
 from kpiflow.streams.web import install_views, remove_gateway_file, write_gateway_file
@@ -137,10 +138,8 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         monitor=LeanMonitor(),  # no per-message statistics: streams/lean_monitor.py
     )
     set_fetch_max_wait(app, k.fetch_max_wait_ms)
-    events_topic = app.topic(
-        k.events_topic, value_serializer="raw", key_serializer="raw", internal=False
-    )
-    dlq_topic = app.topic(k.dlq_topic, value_serializer="raw", key_serializer="raw", internal=False)
+    events_topic = app.topic(k.events_topic, schema=RawSchema(), internal=False)
+    dlq_topic = app.topic(k.dlq_topic, schema=RawSchema(), internal=False)
     io = ClickHouseIO(store)
 
     async def send_dead_letter(value: bytes, headers: list[tuple[str, bytes]]):
