@@ -11,7 +11,10 @@ dead-letter topic every invalid message (once after dedupe by source coordinates
 
 from __future__ import annotations
 
+import os
 import signal
+import subprocess
+import sys
 
 import pytest
 
@@ -22,10 +25,18 @@ from tests.faults.helpers import (
     publish,
     run_verify,
 )
+from tests.support.pipeline_env import REPO
 
 pytestmark = [pytest.mark.fault, pytest.mark.integration]
 
 CRASH_BATCH = 4
+MERGE_NOW = """
+from kpiflow.projections.store import open_store
+from kpiflow.settings import Settings
+store = open_store(Settings())
+store.command("OPTIMIZE TABLE {db}.raw_event_log FINAL")
+store.close()
+"""
 
 
 def crash_and_recover(pipeline, window: str, **unsafe: str):
@@ -57,8 +68,21 @@ def test_sigkill_in_each_crash_window_loses_nothing_and_counts_nothing_twice(pip
 def test_negative_control_without_deduplication_verify_fails(pipeline):
     """The suite can fail: with the dedup safeguards off (test-only KPIFLOW_UNSAFE_NO_DEDUP: no
     insert tokens, no lookup of copies already stored) the same crash lets later copies of
-    events into the raw log, and verify must say so (exit 1)."""
-    crash_and_recover(pipeline, "after_insert", KPIFLOW_UNSAFE_NO_DEDUP="1")
+    events into the raw log, and verify must say so (exit 1).
+
+    The raw log keeps one row per event_id once ClickHouse has merged its parts (the last
+    inserted wins). Until a merge, the KPIs recomputed from it still see the accepted copy first
+    and agree with the projections; merges run in the background, whenever. So the test stops
+    the worker and merges now (OPTIMIZE ... FINAL), as a background merge would sooner or later:
+    then the recomputed KPIs follow the later copies, and must differ from the projections."""
+    _, survivor = crash_and_recover(pipeline, "after_insert", KPIFLOW_UNSAFE_NO_DEDUP="1")
+    survivor.stop()
+    env = {**os.environ, **pipeline.env}
+    env.pop("KPIFLOW_TEST_CHDB_DSN", None)
+    merged = subprocess.run(
+        [sys.executable, "-c", MERGE_NOW], env=env, cwd=REPO, capture_output=True, text=True
+    )
+    assert merged.returncode == 0, merged.stderr
     code, doc = run_verify(pipeline)
     assert code == 1, doc
     found = differences(doc)
