@@ -37,7 +37,7 @@ from kpiflow.projections.rawlog import (
 log = logging.getLogger("kpiflow.projector")
 
 MAX_DUPLICATES = 10_000
-ID_SCANS = 3  # the activities' ids are read in this many scans (the peak against the time)
+ID_SCANS = 4  # the activities' ids are read in this many scans (the peak against the time)
 ACTIVITY = "activity.logged"
 _UPTO = upto_sql("end")
 _COUNTED = (
