@@ -138,8 +138,8 @@ def test_a_normal_stop_never_acknowledges_an_unfinished_batch(pipeline):
     during = valid_workload(rng, 300, start=200)
     publish(s, during)
     stuck.wait_for_log("retrying in", timeout=60)
-    # Faust gathers the next batch while the stuck one retries, and take_events has already
-    # acknowledged the stuck batch on its side; its offsets must still never be committed.
+    # The agent gathers the next batch while the stuck one retries;
+    # the stuck batch's offsets must never be committed.
     later = valid_workload(rng, 100, start=500)
     publish(s, later)
     committed_before = {p.partition: p.committed for p in consumer_lag(s)}
