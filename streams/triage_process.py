@@ -97,12 +97,26 @@ def _table_of(data: bytes | None):
     return pa.ipc.open_stream(data).read_all()
 
 
+class _WithoutPandas:
+    """An import finder that says pandas is not installed. pyarrow looks for pandas the first
+    time it makes an array from Python objects and, finding it, imports all of it (about 40 MB
+    of the child's memory) though triage never makes a DataFrame; told it is missing, pyarrow
+    goes on without it."""
+
+    @staticmethod
+    def find_spec(name: str, path: object = None, target: object = None) -> None:
+        if name == "pandas" or name.startswith("pandas."):
+            raise ModuleNotFoundError("the triage process does without pandas", name=name)
+        return None
+
+
 def serve(conn) -> None:
     """The child's loop: ("setup", (currency, rates)) and ("terminals", index) -> ("ok",);
     ("triage", batch) -> ("ok", rows, rejected, duplicates, ranges, flags); an error ->
     ("error", text). Ends when the pipe closes."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    sys.meta_path.insert(0, _WithoutPandas())  # type: ignore[arg-type]
     import pyarrow as pa
     import pyarrow.ipc  # noqa: F401 - now, not in the first batch's time
 

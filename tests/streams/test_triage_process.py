@@ -95,6 +95,23 @@ def test_the_child_process_gives_what_the_event_loop_gives():
     assert "already reached a terminal stage" in rejected[0][1]
 
 
+def test_the_child_triages_without_loading_pandas():
+    """pyarrow would import all of pandas on the first array it builds (about 40 MB)."""
+
+    async def scenario() -> bool:
+        child = TriageProcess("EUR", None)
+        try:
+            await child.load({})
+            for batch in batches():
+                assert (await child.triage(batch)).rows is not None
+            with open(f"/proc/{child.pid}/maps") as maps:
+                return "/pandas/" in maps.read()
+        finally:
+            child.close()
+
+    assert asyncio.run(scenario()) is False
+
+
 def test_drop_known_rows_is_drop_known():
     batch = batches()[0]
     kept_id = json.loads(batch[1].value)["event_id"]
