@@ -8,8 +8,12 @@ messages in batches of `--batch`:
 - baseline: `json.loads` of each message, the floor any validation pays;
 - `streams.triage.triage`: the Limits, the pydantic models, the terminal-stage rule and the
   batch's duplicate check, as the ingest agent runs it on the event loop (no Kafka, no
-  ClickHouse; the duplicate look-up in the raw log is not included).
-Prints microseconds per event of both and the ratio triage / baseline. Nothing is mocked: it is
+  ClickHouse; the duplicate look-up in the raw log is not included);
+- the worker's triage child (`streams.triage_process.TriageProcess`, the default), batch by batch
+  over its socket, the raw-log rows coming back as Arrow, against `triage_rows` (the same rows
+  built in-process, no pipe), and the child's memory after it (RSS, and the private part of it:
+  most of the rest are the shared libraries it maps).
+Prints microseconds per event and the ratios. Nothing is mocked: it is
 the worker's own function on valid events; an invalid one would only add its reason.
 """
 
@@ -53,6 +57,49 @@ def best_seconds(work: Callable[[], object], rounds: int) -> float:
     return best
 
 
+def _memory_mb(pid: int) -> tuple[int, int]:
+    """(VmRSS, RssAnon) of a process in MB. Linux (/proc)."""
+    fields = dict(
+        line.split(":", 1) for line in Path(f"/proc/{pid}/status").read_text().splitlines()
+    )
+    return int(fields["VmRSS"].split()[0]) // 1024, int(fields["RssAnon"].split()[0]) // 1024
+
+
+def measure_child(batches: list, rounds: int) -> dict:
+    """The triage child's time per event against `triage_rows` in-process, and its memory."""
+    import asyncio
+
+    from kpiflow.streams.triage import triage_rows
+    from kpiflow.streams.triage_process import TriageProcess
+
+    local = best_seconds(lambda: [triage_rows(b, "EUR", {}) for b in batches], rounds)
+    child = TriageProcess("EUR", None)
+
+    async def timed_rounds() -> float:
+        best = float("inf")
+        for _ in range(rounds + 1):  # the first warms the child up
+            await child.load({})  # the terminal stages of the round before, forgotten
+            started = time.perf_counter()
+            for b in batches:
+                await child.triage(b)
+            best = min(best, time.perf_counter() - started)
+        return best
+
+    try:
+        remote = asyncio.run(timed_rounds())
+        rss, private = _memory_mb(child.pid)
+    finally:
+        child.close()
+    n = sum(len(b) for b in batches)
+    return {
+        "triage_rows_us": round(local / n * 1e6, 2),
+        "child_us": round(remote / n * 1e6, 2),
+        "child_ratio": ratio(remote, local),
+        "child_rss_mb": rss,
+        "child_private_mb": private,
+    }
+
+
 def measure(events: int, batch: int, rounds: int) -> dict:
     from kpiflow.streams.triage import triage
 
@@ -74,6 +121,7 @@ def measure(events: int, batch: int, rounds: int) -> dict:
         "json_loads_us": round(baseline / n * 1e6, 2),
         "triage_us": round(triaged / n * 1e6, 2),
         "ratio": ratio(triaged, baseline),
+        **measure_child(batches, rounds),
     }
 
 
@@ -91,6 +139,17 @@ def main(argv: list[str] | None = None) -> dict:
     print(figure_line("baseline: json.loads per message", figures["json_loads_us"], "us/event"))
     print(figure_line("triage (Limits, models, rules)", figures["triage_us"], "us/event"))
     print(figure_line("ratio triage / json.loads", figures["ratio"], ""))
+    print(figure_line("baseline: triage_rows in-process", figures["triage_rows_us"], "us/event"))
+    print(figure_line("the triage child, over its socket", figures["child_us"], "us/event"))
+    print(figure_line("ratio child / in-process", figures["child_ratio"], ""))
+    print(
+        figure_line(
+            "the child's RSS after the rounds",
+            figures["child_rss_mb"],
+            "MB",
+            f"{figures['child_private_mb']} MB of it private",
+        )
+    )
     write_json(args.json, figures)
     return figures
 
