@@ -44,11 +44,18 @@ WHAT_IFS = {
     "none": "the worker as it is",
     "no-lookup": "existing_copies() answers {} without a query (no cross-batch duplicate check)",
     "noop-process": "IngestService.process() returns at once (Faust + aiokafka delivery alone)",
+    "faust-acks": "a batch is acknowledged through Faust's Event.ack, event by event",
+    "faust-getmany": "Faust's getmany (the partition's end offset read for every message)",
 }
 
 
-def apply_what_if(name: str) -> None:
-    """Diagnostics only: replace one step to see what the rest costs (never used for figures)."""
+def apply_what_if(names: str) -> None:
+    """Diagnostics only: replace steps (comma-separated names) to see what the rest costs."""
+    for name in names.split(","):
+        _apply_one(name)
+
+
+def _apply_one(name: str) -> None:
     if name == "no-lookup":
         from kpiflow.streams import ingest
 
@@ -63,6 +70,19 @@ def apply_what_if(name: str) -> None:
             return Inserted(None, {})  # nothing in the raw log: the projector has nothing
 
         IngestService.process = process
+    elif name == "faust-acks":
+        from kpiflow.streams.kafka_transport import Consumer
+
+        def ack_events(self, events):
+            return [event.message for event in events if event.ack()]
+
+        Consumer.ack_events = ack_events
+    elif name == "faust-getmany":
+        from faust.transport.consumer import Consumer as FaustConsumer
+
+        from kpiflow.streams.kafka_transport import Consumer
+
+        Consumer.getmany = FaustConsumer.getmany
 
 
 def profiled_worker(out: Path, what_if: str, profile: bool) -> None:
@@ -252,6 +272,13 @@ def summary(out: Path, top: int = 18, profiles: bool = True) -> str:
     return "\n".join(lines)
 
 
+def _what_ifs(text: str) -> str:
+    unknown = [name for name in text.split(",") if name not in WHAT_IFS]
+    if unknown:
+        raise argparse.ArgumentTypeError(f"unknown what-if {unknown[0]!r}: {', '.join(WHAT_IFS)}")
+    return text
+
+
 def main(argv: list[str] | None = None) -> None:
     if argv is None and sys.argv[1:2] == ["_worker"]:
         profiled_worker(Path(sys.argv[2]), sys.argv[3], sys.argv[4] == "profile")
@@ -263,16 +290,16 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--project", action="store_true", help="keep the projector on")
     parser.add_argument(
         "--what-if",
-        choices=sorted(WHAT_IFS),
+        type=_what_ifs,
         default="none",
-        help="diagnostics: " + "; ".join(f"{k}: {v}" for k, v in WHAT_IFS.items()),
+        help="diagnostics, comma-separated: " + "; ".join(f"{k}: {v}" for k, v in WHAT_IFS.items()),
     )
     parser.add_argument("--no-profile", action="store_true", help="time the call sites only")
     add_common_options(parser)
     args = parser.parse_args(argv)
     label = "worker-project" if args.project else "worker-ingest"
     if args.what_if != "none":
-        label += f"-{args.what_if}"
+        label += "-" + args.what_if.replace(",", "-")
     if args.no_profile:
         label += "-unprofiled"
     out = RESULTS_DIR / f"profile-{label}"
@@ -298,7 +325,7 @@ def main(argv: list[str] | None = None) -> None:
         worker = WorkerProcess(env, work / "worker.log", argv=argv)
         try:
             worker.wait_ready()
-            if args.what_if == "noop-process":
+            if "noop-process" in args.what_if.split(","):
                 span = delivery_rate(worker, published.events)
             else:
                 worker.wait_raw(published.events, timeout=3600)

@@ -11,7 +11,7 @@ import asyncio
 import logging
 import os
 from collections.abc import Sequence
-from typing import NoReturn
+from typing import Any, NoReturn
 
 import faust
 
@@ -205,10 +205,16 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         inserted = await ingest.process(batch)
         projecting.hand(inserted)  # the projector steps now, without reading the batch back
 
+    def acknowledge(events: Sequence[Any]) -> None:
+        # committable once ClickHouse has the batch; reported to the sensors as Faust's ack does
+        message_out = app.sensors.on_message_out
+        for message in app.consumer.ack_events(events):
+            message_out(message.tp, message.offset, message)
+
     @app.agent(events_topic, name="ingest")
     async def ingest_agent(stream):
         # batch n is written while batch n+1 is gathered; offsets only after the write
-        handoff = Handoff(written_then_handed, unfinished, app.sensors.on_message_out)
+        handoff = Handoff(written_then_handed, unfinished, acknowledge)
         try:
             async for batch in take_batches(stream, p.batch_size, p.batch_seconds):
                 incoming = [

@@ -23,17 +23,17 @@ from kpiflow.streams.triage import Incoming
 Process = Callable[[Sequence[Incoming]], Awaitable[None]]
 # (the batch that is unfinished, the exception or None for a stop) -> never returns
 OnUnfinished = Callable[[Sequence[Incoming], BaseException | None], None]
-# (tp, offset, message) of a message whose last reference was given back (Faust's sensors)
-MessageOut = Callable[[Any, int, Any], None]
+# acknowledges a processed batch's Faust events (the worker: the consumer's `ack_events`)
+Acknowledge = Callable[[Sequence[Any]], None]
 
 
 class Handoff:
     def __init__(
-        self, process: Process, on_unfinished: OnUnfinished, message_out: MessageOut
+        self, process: Process, on_unfinished: OnUnfinished, acknowledge: Acknowledge
     ) -> None:
         self._process = process
         self._on_unfinished = on_unfinished
-        self._message_out = message_out
+        self._acknowledge = acknowledge
         self._queue: asyncio.Queue[tuple[Sequence[Any], list[Incoming]]] = asyncio.Queue(1)
         self._current: list[Incoming] | None = None
         self._task: asyncio.Task[None] | None = None
@@ -81,14 +81,5 @@ class Handoff:
             except Exception as exc:  # noqa: BLE001 (to the worker, which exits unacknowledged)
                 self._on_unfinished(incoming, exc)
                 return
-            release(events, self._message_out)
+            self._acknowledge(events)
             self._current = None
-
-
-def release(events: Sequence[Any], message_out: MessageOut) -> None:
-    """Acknowledge each event; a message whose last reference this was becomes committable
-    (Faust's consumer ack) and is reported to the sensors, as Faust's own ack does."""
-    for event in events:
-        if event.ack():
-            message = event.message
-            message_out(message.tp, message.offset, message)

@@ -7,10 +7,9 @@ from __future__ import annotations
 import asyncio
 from types import SimpleNamespace
 
-import faust
 from faust.types import TP
 
-from kpiflow.streams.kafka_transport import broker_urls
+from tests.support.faust_app import offline_app
 
 TOPIC = "events"
 P0, P1 = TP(TOPIC, 0), TP(TOPIC, 1)
@@ -27,13 +26,7 @@ def _drain(batches, *, read_offsets=None, stuck_at=None):
     offsets afterwards."""
 
     async def run():
-        app = faust.App(
-            "kpiflow-test",
-            broker=broker_urls("127.0.0.1:9092"),
-            store="memory://",
-            autodiscover=False,
-            web_enabled=False,
-        )
+        app = offline_app()
         app.topics.add(app.topic(TOPIC))  # subscribed, with acks (as the worker's events)
         await app.topics._update_indices()
         consumer = app.consumer

@@ -49,11 +49,13 @@ class Recorder:
     def on_unfinished(self, incoming, exc):
         self.unfinished.append((incoming[0].where.offset, exc))
 
-    def message_out(self, tp, offset, message) -> None:
-        self.out.append(offset)
+    def acknowledge(self, events) -> None:
+        for event in events:
+            if event.ack():
+                self.out.append(event.message.offset)
 
     def handoff(self) -> Handoff:
-        return Handoff(self.process, self.on_unfinished, self.message_out)
+        return Handoff(self.process, self.on_unfinished, self.acknowledge)
 
     def open(self, first: int) -> None:
         self.gates.setdefault(first, asyncio.Event()).set()
