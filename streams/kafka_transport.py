@@ -20,6 +20,13 @@ under Faust's ack lock rather than through three calls and a lock per event (`Ev
 `Message.ack` -> `Consumer.ack`). Both keep Faust's bookkeeping exactly (tests/streams compare
 the consumer's state with Faust's own path).
 
+An offset commit gets a deadline per attempt (`broker_request_timeout`): once, in the fault
+suite, a commit that began while the broker was being killed never returned, although the
+consumer went on fetching after the broker came back. Faust's commit timer then waited for it
+for good, no offset was committed again, and the worker could not stop. An attempt past its
+deadline is cancelled and the commit tried again (aiokafka's own commit retries only what fails
+with an error); the offsets stay uncommitted until one attempt goes through.
+
 The producer's send buffer answers the conductor's per-message "is it full?" from the queue's
 length (Faust's answer goes through the settings first).
 
@@ -30,7 +37,9 @@ registry, which maps a scheme to a transport class); everything else is Faust's.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator, Iterable
+import functools
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable, Iterable
 from typing import Any
 
 from faust.transport import producer as faust_producer
@@ -45,7 +54,44 @@ _WAIT_ATTRIBUTE = "kpiflow_fetch_max_wait_ms"  # on the app (KafkaSettings owns 
 _YIELD_EVERY = 100  # messages delivered between turns of the event loop (Faust's own figure)
 
 
+log = logging.getLogger(__name__)
+
+
+async def commit_within(
+    commit: Callable[[], Awaitable[bool]], deadline: float, stopping: Callable[[], bool]
+) -> bool:
+    """`commit()` with `deadline` seconds per attempt: an attempt past it is cancelled and
+    `commit` called again, until one returns (its answer) or `stopping()` says the consumer
+    stops (False: nothing was committed, the offsets are read again at the next start)."""
+    started = asyncio.get_running_loop().time()
+    while True:
+        try:
+            return await asyncio.wait_for(commit(), deadline)
+        except TimeoutError:
+            waited = asyncio.get_running_loop().time() - started
+            if stopping():
+                log.warning(
+                    "offset commit did not finish in %.0fs and the consumer stops: not "
+                    "committed (those events are read again at the next start and the raw "
+                    "log's deduplication drops them)",
+                    waited,
+                )
+                return False
+            log.warning(
+                "offset commit did not finish in %.0fs (is the broker back?); trying again",
+                waited,
+            )
+
+
 class ConsumerThread(driver.AIOKafkaConsumerThread):
+    async def _commit(self, offsets: Any) -> bool:
+        """Faust's commit, each attempt within the request timeout (the module says why)."""
+        return await commit_within(
+            functools.partial(super()._commit, offsets),
+            float(self.app.conf.broker_request_timeout),
+            lambda: self.should_stop,
+        )
+
     def _create_worker_consumer(self, transport: Any) -> Any:
         consumer = super()._create_worker_consumer(transport)
         wait_ms = getattr(self.app, _WAIT_ATTRIBUTE, None)
