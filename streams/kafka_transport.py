@@ -25,7 +25,9 @@ suite, a commit that began while the broker was being killed never returned, alt
 consumer went on fetching after the broker came back. Faust's commit timer then waited for it
 for good, no offset was committed again, and the worker could not stop. An attempt past its
 deadline is cancelled and the commit tried again (aiokafka's own commit retries only what fails
-with an error); the offsets stay uncommitted until one attempt goes through.
+with an error); the offsets stay uncommitted until one attempt goes through, or, when the
+consumer stops, the final commit gives up after one deadline (they are read again at the next
+start).
 
 The producer's send buffer answers the conductor's per-message "is it full?" from the queue's
 length (Faust's answer goes through the settings first).
@@ -89,7 +91,7 @@ class ConsumerThread(driver.AIOKafkaConsumerThread):
         return await commit_within(
             functools.partial(super()._commit, offsets),
             float(self.app.conf.broker_request_timeout),
-            lambda: self.should_stop,
+            lambda: self.should_stop or self.consumer.should_stop,  # (the final commit)
         )
 
     def _create_worker_consumer(self, transport: Any) -> Any:

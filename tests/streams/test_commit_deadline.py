@@ -79,3 +79,16 @@ def test_the_workers_consumer_thread_commits_within_the_request_timeout(monkeypa
     thread = app.consumer._thread
     assert asyncio.run(thread._commit({})) is True
     assert (commits.calls, commits.cancelled) == (2, 1)
+
+
+def test_the_final_commit_of_a_stopping_consumer_gives_up_after_one_deadline(monkeypatch):
+    app = offline_app(
+        broker_request_timeout=0.05,
+        broker_session_timeout=0.05,
+        broker_heartbeat_interval=0.01,
+    )
+    commits = Commits(hangs=10)
+    monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_commit", commits)
+    app.consumer._stopped.set()  # what `Consumer.stop` does before its final commit
+    assert asyncio.run(app.consumer._thread._commit({})) is False
+    assert (commits.calls, commits.cancelled) == (1, 1)
