@@ -115,8 +115,14 @@ class PipelineEnv:
         raise AssertionError(f"pipeline did not catch up in {timeout}s: lag/state {last}")
 
     def stop_all(self) -> None:
-        for w in self.workers:
-            w.stop()
+        failures = []
+        for w in self.workers:  # every one, even after one that would not stop
+            try:
+                w.stop()
+            except AssertionError as exc:
+                failures.append(exc)
+        if failures:
+            raise failures[0]
 
 
 class WorkerProcess:
@@ -164,16 +170,20 @@ class WorkerProcess:
     def kill(self, sig: int = signal.SIGKILL) -> None:
         if self.proc.poll() is None:
             os.killpg(self.proc.pid, sig)
-            if sig in (signal.SIGKILL, signal.SIGTERM):
+            if sig == signal.SIGKILL:
                 self.proc.wait(timeout=60)
 
     def stop(self) -> None:
+        """SIGTERM, and SIGKILL if the worker is still there after 60 s (a worker that does not
+        stop must not outlive its test: it would hold its broker's group and a CPU)."""
         if self.proc.poll() is None:
             self.kill(signal.SIGTERM)
             try:
-                self.proc.wait(timeout=30)
+                self.proc.wait(timeout=60)
             except subprocess.TimeoutExpired:
                 self.kill(signal.SIGKILL)
+                tail = self.tail()
+                raise AssertionError(f"the worker ignored SIGTERM for 60 s:\n{tail}") from None
 
 
 def published(settings, topic: str, timeout: float = 10.0) -> int:
