@@ -20,6 +20,7 @@ from kpiflow.events.rates import configured_rates, table_for
 from kpiflow.projections.definitions import DEFAULT_DEFINITION
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
+from kpiflow.streams import collector
 from kpiflow.streams.batches import take_batches
 from kpiflow.streams.clickhouse_http import ClickHouseHttp
 from kpiflow.streams.clickhouse_io import ClickHouseIO
@@ -234,6 +235,7 @@ def create_app(settings: Settings, store: ClickHouseStore) -> faust.App:
         # here, not before the worker starts: Faust sets up the log handlers when it starts
         log.info("settings: %s", settings.redacted())
         log.info("event loop: %s", type(asyncio.get_running_loop()).__module__.split(".")[0])
+        log.info("garbage collector: %s", collector.describe())
         pid = getattr(triager, "pid", None)
         log.info("triage: %s", f"in a child process (pid {pid})" if pid else "on the event loop")
 

@@ -9,7 +9,7 @@ import os
 from kpiflow.projections.migrate import apply_migrations
 from kpiflow.projections.store import ClickHouseStore
 from kpiflow.settings import Settings
-from kpiflow.streams import log_flood
+from kpiflow.streams import collector, log_flood
 
 log = logging.getLogger("kpiflow.worker")
 
@@ -54,6 +54,7 @@ def run_worker(settings: Settings, loglevel: str = "info") -> None:
     apply_migrations(store)
     app = create_app(settings, store)
     log_flood.install()  # a broker that is away: a few lines, not thousands
+    collector.settle_for_long_run()  # the last step before the worker runs (the module: why)
     logging.getLogger("kpiflow").setLevel(loglevel.upper())
     worker = Worker(app, loglevel=loglevel, quiet=True)
     worker.execute_from_commandline()

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import date
@@ -119,6 +120,11 @@ def test_live_path_equals_bulk_rebuild(pipeline):
     worker = pipeline.start_worker(KPIFLOW_BATCH_SIZE="400")
     worker.wait_ready()
     worker.wait_for_log("event loop: uvloop", timeout=5)  # the default loop is the one checked
+    worker.wait_for_log("garbage collector: ", timeout=5)  # and the worker's collector settings
+    settled = re.search(
+        r"garbage collector: ([\d,]+) objects frozen, thresholds 50,000 ", worker.tail()
+    )
+    assert settled and int(settled[1].replace(",", "")) > 10_000, worker.tail()
     publish(pipeline, messages)
     pipeline.wait_caught_up(expected_raw=accepted_count(messages))
     assert_same(live_rows(pipeline, 1), expected_rows(messages, DEFAULT_DEFINITION))
