@@ -68,27 +68,27 @@ def test_an_error_is_not_retried():
         asyncio.run(commit_within(failing, 5.0, lambda: False))
 
 
-def test_the_workers_consumer_thread_commits_within_the_request_timeout(monkeypatch):
+def _consumer_whose_commits(commits: Commits, monkeypatch):
+    """The worker's consumer (request timeout 50 ms) over Faust's commit replaced by `commits`."""
     app = offline_app(
         broker_request_timeout=0.05,
-        broker_session_timeout=0.05,
+        broker_session_timeout=0.05,  # (Faust wants it no longer than the request timeout)
         broker_heartbeat_interval=0.01,
     )
-    commits = Commits(hangs=1)
     monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_commit", commits)
-    thread = app.consumer._thread
-    assert asyncio.run(thread._commit({})) is True
+    return app.consumer
+
+
+def test_the_workers_consumer_thread_commits_within_the_request_timeout(monkeypatch):
+    commits = Commits(hangs=1)
+    consumer = _consumer_whose_commits(commits, monkeypatch)
+    assert asyncio.run(consumer._thread._commit({})) is True
     assert (commits.calls, commits.cancelled) == (2, 1)
 
 
 def test_the_final_commit_of_a_stopping_consumer_gives_up_after_one_deadline(monkeypatch):
-    app = offline_app(
-        broker_request_timeout=0.05,
-        broker_session_timeout=0.05,
-        broker_heartbeat_interval=0.01,
-    )
     commits = Commits(hangs=10)
-    monkeypatch.setattr(driver.AIOKafkaConsumerThread, "_commit", commits)
-    app.consumer._stopped.set()  # what `Consumer.stop` does before its final commit
-    assert asyncio.run(app.consumer._thread._commit({})) is False
+    consumer = _consumer_whose_commits(commits, monkeypatch)
+    consumer._stopped.set()  # what `Consumer.stop` does before its final commit
+    assert asyncio.run(consumer._thread._commit({})) is False
     assert (commits.calls, commits.cancelled) == (1, 1)
