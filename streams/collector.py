@@ -24,14 +24,12 @@ import gc
 YOUNG_EVERY = 50_000  # allocations between collections of the youngest generation (Python: 700)
 
 
-def settle_for_long_run() -> int:
-    """Collect, freeze what exists, collect the young generation less often; returns how many
-    objects are frozen."""
+def settle_for_long_run() -> None:
+    """Collect, freeze what exists, collect the young generation less often."""
     gc.collect()
     gc.freeze()
     _, middle, oldest = gc.get_threshold()
     gc.set_threshold(YOUNG_EVERY, middle, oldest)
-    return gc.get_freeze_count()
 
 
 def describe() -> str:
